@@ -1,0 +1,78 @@
+"""The application factory: settings in, a wired FastAPI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import health
+from app.context import Services
+from app.logs import configure_logging
+from app.middleware import RequestMiddleware
+from app.problems import Problem
+from app.settings import Settings, load_settings
+from auth.jwks import JwksCache
+from auth.verifier import TokenPolicy, TokenVerifier
+from persistence.database import Database
+from rest_compat import surface_a
+from rest_compat.routing import DetailFormat, render_problem
+
+_FALLBACK_ERRORS = DetailFormat(validation_status=400)
+
+
+def build_services(settings: Settings) -> Services:
+    """The process-wide database and token verifier for ``settings``."""
+    database = Database.connect(
+        settings.database,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_timeout=settings.db_connect_timeout_seconds,
+        statement_timeout=settings.db_statement_timeout_seconds,
+    )
+    jwks = (JwksCache(settings.better_auth_jwks_url,
+                      min_refresh_seconds=settings.jwks_min_refresh_seconds)
+            if settings.better_auth_jwks_url else None)
+    secret = settings.better_auth_secret.get_secret_value() if settings.better_auth_secret else None
+    policy = TokenPolicy(issuer=settings.issuer, audience=settings.audience,
+                         leeway_seconds=settings.jwt_leeway_seconds)
+    return Services(settings=settings, db=database,
+                    verifier=TokenVerifier(secret=secret, jwks=jwks, policy=policy))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A ready-to-serve application (configured from the environment when no settings given)."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.db.dispose()
+
+    app = FastAPI(
+        title="Todo API",
+        version="1.0.0",
+        summary="Multi-user tasks over REST (surfaces A, B, C) and GraphQL",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.state.services = services
+    app.add_middleware(RequestMiddleware)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.include_router(health.router)
+    app.include_router(surface_a.router)
+    return app
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Unknown paths and methods, in the same error shape as everything else."""
+    assert isinstance(error, StarletteHTTPException)
+    codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    problem = Problem(error.status_code, codes.get(error.status_code, "HTTP_ERROR"),
+                      str(error.detail), headers=dict(error.headers or {}))
+    return render_problem(problem, request, _FALLBACK_ERRORS)

@@ -1,0 +1,71 @@
+"""Every failure, whatever door it came through, as one Problem: status, code, message."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from fastapi.exceptions import RequestValidationError
+
+from auth.errors import AuthenticationError
+from persistence.errors import DatabaseUnavailable
+from resolvers.errors import FieldError, Forbidden, StaleVersion, TaskNotFound, ValidationFailed
+
+logger = logging.getLogger("todo_api")
+RETRY_AFTER_SECONDS = "5"
+
+
+class PayloadTooLarge(Exception):
+    """The request body is over the configured limit."""
+
+
+class RateLimited(Exception):
+    """The caller spent its request budget; ``headers`` say when to come back."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__("rate limited")
+        self.headers = headers
+
+
+@dataclass(frozen=True)
+class Problem:
+    status: int
+    code: str
+    detail: str
+    errors: list[FieldError] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
+    """The Problem a client sees for ``error`` (unexpected errors are masked and logged)."""
+    match error:
+        case AuthenticationError():
+            return Problem(401, error.code, error.message,
+                           headers={"WWW-Authenticate": error.www_authenticate})
+        case Forbidden():
+            return Problem(403, "FORBIDDEN", "You may only access your own tasks")
+        case TaskNotFound():
+            return Problem(404, "TASK_NOT_FOUND", "Task not found")
+        case ValidationFailed():
+            return Problem(validation_status, "VALIDATION_ERROR", "The request is invalid",
+                           errors=error.errors)
+        case RequestValidationError():
+            return Problem(validation_status, "VALIDATION_ERROR", "The request is invalid",
+                           errors=[_field_error(e) for e in error.errors()])
+        case StaleVersion():
+            return Problem(412, "PRECONDITION_FAILED",
+                           "The task has changed since the version in If-Match")
+        case PayloadTooLarge():
+            return Problem(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
+        case RateLimited():
+            return Problem(429, "RATE_LIMITED", "Too many requests", headers=error.headers)
+        case DatabaseUnavailable():
+            return Problem(503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry later",
+                           headers={"Retry-After": RETRY_AFTER_SECONDS})
+    logger.error("unexpected error", exc_info=error)
+    return Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
+
+
+def _field_error(error: dict[str, object]) -> FieldError:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    return FieldError(field=".".join(location) or "body", message=str(error.get("msg", "invalid")))

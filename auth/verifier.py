@@ -1,0 +1,139 @@
+"""Turning a bearer token into a Principal, locally, with PyJWT."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from auth.errors import AuthenticationError, AuthFailure
+from auth.jwks import JwksCache, KeysUnavailable
+from auth.principal import Principal
+
+SHARED_SECRET_ALGORITHMS = frozenset({"HS256"})
+PUBLIC_KEY_ALGORITHMS = frozenset({"EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384",
+                                   "PS512", "ES256", "ES384", "ES512"})
+USER_ID_CLAIMS = ("sub", "id", "userId", "user_id")
+MAX_TOKEN_LENGTH = 8192
+MAX_USER_ID_LENGTH = 255
+
+_FAILURES: tuple[tuple[type[Exception], AuthFailure], ...] = (
+    (jwt.ExpiredSignatureError, AuthFailure.EXPIRED),
+    (jwt.ImmatureSignatureError, AuthFailure.NOT_YET_VALID),
+    (jwt.InvalidSignatureError, AuthFailure.BAD_SIGNATURE),
+    (jwt.InvalidAudienceError, AuthFailure.WRONG_AUDIENCE),
+    (jwt.InvalidIssuerError, AuthFailure.WRONG_ISSUER),
+    (jwt.MissingRequiredClaimError, AuthFailure.MISSING_CLAIM),
+    (jwt.DecodeError, AuthFailure.MALFORMED),
+)
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """What a token must satisfy besides its signature."""
+
+    issuer: str | None = None
+    audience: str | None = None
+    leeway_seconds: int = 30
+
+
+class TokenVerifier:
+    """Verifies HS256 tokens with the shared secret and asymmetric ones with the JWKS keys."""
+
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        jwks: JwksCache | None = None,
+        policy: TokenPolicy | None = None,
+    ) -> None:
+        self._secret = secret
+        self._jwks = jwks
+        self._policy = policy or TokenPolicy()
+
+    async def verify(self, token: str) -> Principal:
+        """The principal ``token`` speaks for; AuthenticationError when it speaks for none."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise AuthenticationError(AuthFailure.MALFORMED)
+        header = _header(token)
+        key = await self._key_for(header)
+        claims = self._decode(token, key, header["alg"])
+        return _principal(claims)
+
+    async def _key_for(self, header: dict[str, Any]) -> Any:
+        algorithm = header.get("alg")
+        if algorithm in SHARED_SECRET_ALGORITHMS and self._secret:
+            return self._secret
+        if algorithm in PUBLIC_KEY_ALGORITHMS and self._jwks is not None:
+            kid = header.get("kid")
+            if kid is not None and not isinstance(kid, str):
+                raise AuthenticationError(AuthFailure.MALFORMED)
+            try:
+                key = await self._jwks.key_for(kid)
+            except KeysUnavailable as error:
+                raise AuthenticationError(AuthFailure.KEYS_UNAVAILABLE) from error
+            if key is None:
+                raise AuthenticationError(AuthFailure.UNKNOWN_KEY)
+            if key.algorithm_name != algorithm:
+                raise AuthenticationError(AuthFailure.ALGORITHM_NOT_ALLOWED)
+            return key
+        raise AuthenticationError(AuthFailure.ALGORITHM_NOT_ALLOWED)
+
+    def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
+        policy = self._policy
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=policy.audience,
+                issuer=policy.issuer,
+                leeway=policy.leeway_seconds,
+                options={"require": ["exp"], "verify_aud": policy.audience is not None},
+            )
+        except jwt.InvalidTokenError as error:
+            raise AuthenticationError(_failure_for(error)) from error
+
+
+def _header(token: str) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as error:
+        raise AuthenticationError(AuthFailure.MALFORMED) from error
+    if not isinstance(header.get("alg"), str):
+        raise AuthenticationError(AuthFailure.MALFORMED)
+    return header
+
+
+def _failure_for(error: jwt.InvalidTokenError) -> AuthFailure:
+    for error_type, failure in _FAILURES:
+        if isinstance(error, error_type):
+            return failure
+    return AuthFailure.INVALID
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    user_id = next((claims[name] for name in USER_ID_CLAIMS if name in claims), None)
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID_LENGTH:
+        raise AuthenticationError(AuthFailure.NO_USER_ID)
+    if "\x00" in user_id:
+        raise AuthenticationError(AuthFailure.NO_USER_ID)
+    email, name = _text(claims.get("email")), _text(claims.get("name"))
+    return Principal(user_id=user_id, email=email, name=name)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and "\x00" not in value:
+        return value
+    return None
+
+
+def mint_token(
+    secret: str, user_id: str, *, ttl_seconds: int = 3600, **claims: Any
+) -> str:
+    """An HS256 token for ``user_id``, as a frontend signing with the shared secret would make."""
+    now = int(time.time())
+    payload = {"sub": user_id, "iat": now, "exp": now + ttl_seconds, **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")

@@ -1,0 +1,52 @@
+"""Alembic environment: runs migrations over the service's own async engine."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import persistence.models  # noqa: F401  (registers the tables)
+from persistence.database import Database
+from persistence.urls import parse_database_url
+
+target_metadata = SQLModel.metadata
+
+
+def _database_url() -> str:
+    url = context.config.attributes.get("database_url") or context.config.get_main_option(
+        "sqlalchemy.url"
+    )
+    if not url:
+        from app.settings import load_settings
+
+        return load_settings().database_url or "sqlite+aiosqlite:///.data/todo.db"
+    return str(url)
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_online() -> None:
+    database = Database.connect(parse_database_url(_database_url()))
+    try:
+        async with database.engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await database.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run `todo-api migrate`")
+asyncio.run(_run_online())

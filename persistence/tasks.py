@@ -1,0 +1,213 @@
+"""Every SQL statement about tasks, always scoped to one owner."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, delete, false, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from persistence.models import StatusCounts, Task, TaskPriority, TaskRecord, TaskStatus
+
+tasks = Task.__table__  # type: ignore[attr-defined]
+c = tasks.c
+_COLUMNS = (
+    c.id, c.user_id, c.title, c.description, c.completed, c.completed_at, c.status,
+    c.priority, c.due_date, c.created_at, c.updated_at, c.version,
+)
+
+
+class SortField(enum.StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    TITLE = "title"
+    DUE_DATE = "due_date"
+    PRIORITY = "priority"
+    STATUS = "status"
+
+
+_PRIORITY_RANK = case({p.value: i for i, p in enumerate(TaskPriority)}, value=c.priority)
+_STATUS_RANK = case({s.value: i for i, s in enumerate(TaskStatus)}, value=c.status)
+_SORT_COLUMNS: dict[SortField, ColumnElement[Any]] = {
+    SortField.CREATED_AT: c.created_at,
+    SortField.UPDATED_AT: c.updated_at,
+    SortField.TITLE: c.title,
+    SortField.DUE_DATE: c.due_date,
+    SortField.PRIORITY: _PRIORITY_RANK,
+    SortField.STATUS: _STATUS_RANK,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """Which of an owner's tasks a listing returns."""
+
+    status: TaskStatus | None = None
+    completed: bool | None = None
+    priority: TaskPriority | None = None
+    search: str | None = None
+    due_after: datetime | None = None
+    due_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """Position of one task in an ordering: its sort value (rank for enums) and its id."""
+
+    value: Any
+    id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOrdering:
+    field: SortField = SortField.CREATED_AT
+    descending: bool = True
+
+
+def sort_value(record: TaskRecord, field: SortField) -> Any:
+    """The value ``field`` orders ``record`` by, as the keyset cursor stores it."""
+    if field is SortField.PRIORITY:
+        return list(TaskPriority).index(record.priority)
+    if field is SortField.STATUS:
+        return list(TaskStatus).index(record.status)
+    return getattr(record, field.value)
+
+
+def _record(row: Row[Any]) -> TaskRecord:
+    return TaskRecord(
+        id=row.id, user_id=row.user_id, title=row.title, description=row.description,
+        completed=row.completed, completed_at=row.completed_at, status=TaskStatus(row.status),
+        priority=TaskPriority(row.priority), due_date=row.due_date, created_at=row.created_at,
+        updated_at=row.updated_at, version=row.version,
+    )
+
+
+def _filter_clauses(owner: str, flt: TaskFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [c.user_id == owner]
+    if flt.status is not None:
+        clauses.append(c.status == flt.status.value)
+    if flt.completed is not None:
+        clauses.append(c.completed == flt.completed)
+    if flt.priority is not None:
+        clauses.append(c.priority == flt.priority.value)
+    if flt.search:
+        clauses.append(or_(
+            c.title.icontains(flt.search, autoescape=True),
+            c.description.icontains(flt.search, autoescape=True),
+        ))
+    if flt.due_after is not None:
+        clauses.append(c.due_date >= flt.due_after)
+    if flt.due_before is not None:
+        clauses.append(c.due_date <= flt.due_before)
+    return clauses
+
+
+def _order_by(ordering: TaskOrdering) -> list[ColumnElement[Any]]:
+    column = _SORT_COLUMNS[ordering.field]
+    keys = [column.desc() if ordering.descending else column.asc(),
+            c.id.desc() if ordering.descending else c.id.asc()]
+    if ordering.field is SortField.DUE_DATE:
+        keys.insert(0, c.due_date.is_(None).asc())  # tasks without a due date sort last
+    return keys
+
+
+def _after(ordering: TaskOrdering, key: SortKey) -> ColumnElement[bool]:
+    """Rows strictly after ``key`` in ``ordering`` (keyset pagination)."""
+    column = _SORT_COLUMNS[ordering.field]
+
+    def beyond(col: ColumnElement[Any] | KeyedColumnElement[Any], value: Any) -> Any:
+        return col < value if ordering.descending else col > value
+
+    same_value = column.is_not_distinct_from(key.value)
+    after = or_(and_(same_value, beyond(c.id, key.id)))
+    if key.value is not None:
+        after = or_(beyond(column, key.value), after)
+        if ordering.field is SortField.DUE_DATE:
+            after = or_(c.due_date.is_(None), after)
+    elif ordering.field is not SortField.DUE_DATE:
+        return false()
+    return after
+
+
+async def fetch(
+    session: AsyncSession, owner: str, task_id: uuid.UUID, *, lock: bool = False
+) -> TaskRecord | None:
+    """The owner's task ``task_id``; ``lock`` holds it until the transaction ends."""
+    query = select(*_COLUMNS).where(c.user_id == owner, c.id == task_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    return _record(row) if row else None
+
+
+async def fetch_many(
+    session: AsyncSession, owner: str, task_ids: Iterable[uuid.UUID]
+) -> list[TaskRecord]:
+    """The owner's tasks among ``task_ids``, in one statement, in no particular order."""
+    query = select(*_COLUMNS).where(c.user_id == owner, c.id.in_(list(task_ids)))
+    return [_record(row) for row in await session.execute(query)]
+
+
+async def search(
+    session: AsyncSession,
+    owner: str,
+    flt: TaskFilter,
+    ordering: TaskOrdering,
+    *,
+    limit: int,
+    offset: int = 0,
+    after: SortKey | None = None,
+) -> list[TaskRecord]:
+    """One page of the owner's tasks matching ``flt``."""
+    clauses = _filter_clauses(owner, flt)
+    if after is not None:
+        clauses.append(_after(ordering, after))
+    query = (select(*_COLUMNS).where(*clauses).order_by(*_order_by(ordering))
+             .limit(limit).offset(offset))
+    return [_record(row) for row in await session.execute(query)]
+
+
+async def count(session: AsyncSession, owner: str, flt: TaskFilter) -> int:
+    """How many of the owner's tasks match ``flt``."""
+    query = select(func.count()).select_from(tasks).where(*_filter_clauses(owner, flt))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def count_by_status(session: AsyncSession, owner: str) -> StatusCounts:
+    """The owner's tasks counted per status."""
+    query = select(c.status, func.count()).where(c.user_id == owner).group_by(c.status)
+    counts = {status: int(n) for status, n in await session.execute(query)}
+    return StatusCounts(**{s.value: counts.get(s.value, 0) for s in TaskStatus})
+
+
+async def insert_task(session: AsyncSession, values: Mapping[str, Any]) -> TaskRecord:
+    """Insert one task and return it as stored."""
+    row = (await session.execute(insert(tasks).values(**values).returning(*_COLUMNS))).one()
+    return _record(row)
+
+
+async def update_task(
+    session: AsyncSession, owner: str, task_id: uuid.UUID, values: Mapping[str, Any]
+) -> TaskRecord | None:
+    """Apply ``values`` to the owner's task, add one to its version, and return it."""
+    query = (update(tasks).where(c.user_id == owner, c.id == task_id)
+             .values(**values, version=c.version + 1).returning(*_COLUMNS))
+    row = (await session.execute(query)).first()
+    return _record(row) if row else None
+
+
+async def delete_task(session: AsyncSession, owner: str, task_id: uuid.UUID) -> bool:
+    """Delete the owner's task; False when there was none."""
+    query = delete(tasks).where(c.user_id == owner, c.id == task_id).returning(c.id)
+    return (await session.execute(query)).first() is not None
+
+
+def records_by_id(records: Sequence[TaskRecord]) -> dict[uuid.UUID, TaskRecord]:
+    return {record.id: record for record in records}

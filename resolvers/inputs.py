@@ -1,0 +1,153 @@
+"""What a client may send, checked against the rules of section 3 of the contract."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from persistence.models import MAX_TITLE_LENGTH, TaskPriority, TaskStatus
+from resolvers.errors import FieldError, ValidationFailed
+
+MAX_DESCRIPTION_LENGTH = 10_000
+MAX_SEARCH_LENGTH = 255
+UPDATABLE_FIELDS = ("title", "description", "status", "priority", "due_date", "completed")
+
+TaskInput = bytes | str | Mapping[str, Any] | None
+"""A JSON document (bytes or text) or an already decoded mapping; None means no body."""
+
+
+def check_text(value: str, *, max_length: int) -> str:
+    """``value`` unchanged, or ValueError when it cannot be stored faithfully."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("must be valid UTF-8 text")
+    if len(value) > max_length:
+        raise ValueError(f"must be at most {max_length} characters")
+    return value
+
+
+def _not_a_number(value: Any) -> Any:
+    if isinstance(value, int | float):  # a bare number is not a date, whatever pydantic allows
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Naive date-times are taken as UTC; others are converted to it."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null")
+    return value
+
+
+DueDate = Annotated[datetime | None, BeforeValidator(_not_a_number)]
+
+
+class _TaskFields(BaseModel):
+    model_config = ConfigDict(extra="ignore", use_enum_values=False)
+
+    description: StrictStr | None = None
+    status: TaskStatus | None = None
+    priority: TaskPriority | None = None
+    due_date: DueDate = None
+    completed: StrictBool | None = None
+
+    @field_validator("title", mode="after", check_fields=False)
+    @classmethod
+    def _title(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        max_length = (info.context or {}).get("title_max", MAX_TITLE_LENGTH)
+        return check_text(value, max_length=max_length)
+
+    @field_validator("description", mode="after")
+    @classmethod
+    def _description(cls, value: str | None) -> str | None:
+        return None if value is None else check_text(value, max_length=MAX_DESCRIPTION_LENGTH)
+
+    @field_validator("due_date", mode="after")
+    @classmethod
+    def _due_date(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value)
+
+
+class NewTask(_TaskFields):
+    """The fields of a task being created."""
+
+    title: StrictStr
+
+
+class TaskChanges(_TaskFields):
+    """A partial update: only the fields the client sent (see ``sent``)."""
+
+    title: StrictStr | None = None
+
+    @field_validator("title", "status", "priority", "completed", mode="before")
+    @classmethod
+    def _required_if_sent(cls, value: Any) -> Any:
+        return _not_null(value)
+
+    @property
+    def sent(self) -> set[str]:
+        return self.model_fields_set & set(UPDATABLE_FIELDS)
+
+
+class CompletionRequest(BaseModel):
+    """A body for the completion endpoint: an explicit state, or nothing (toggle)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    completed: StrictBool | None = None
+
+    @field_validator("completed", mode="before")
+    @classmethod
+    def _required_if_sent(cls, value: Any) -> Any:
+        return _not_null(value)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse(model: type[Model], data: TaskInput, *, title_max: int = MAX_TITLE_LENGTH) -> Model:
+    """``data`` validated as ``model``; ValidationFailed lists every broken rule."""
+    context = {"title_max": title_max}
+    try:
+        if isinstance(data, bytes | str):
+            return model.model_validate_json(data, context=context)
+        return model.model_validate(data, context=context)
+    except ValidationError as error:
+        raise ValidationFailed([_field_error(e) for e in error.errors()]) from None
+
+
+def parse_completion(data: TaskInput) -> bool | None:
+    """The requested completion state, or None to toggle (no body, an empty one, ``{}``)."""
+    if data is None or (isinstance(data, bytes | str) and not data.strip()):
+        return None
+    return parse(CompletionRequest, data).completed
+
+
+def _field_error(error: Any) -> FieldError:
+    location = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return FieldError(field=".".join(location) or "body", message=message)

@@ -1,0 +1,50 @@
+"""Per-request DataLoaders bound to one user: batched, cached for one request only."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiodataloader import DataLoader
+
+from persistence import tasks
+from persistence.database import Database
+from persistence.models import StatusCounts, TaskRecord
+from persistence.tasks import TaskFilter
+
+
+class Loaders:
+    """The loaders of one request; each batch function filters by the bound owner."""
+
+    def __init__(self, db: Database, owner: str) -> None:
+        self._db = db
+        self._owner = owner
+        self.task: DataLoader[uuid.UUID, TaskRecord | None] = DataLoader(self._tasks_by_id)
+        self.total: DataLoader[TaskFilter, int] = DataLoader(self._totals)
+        self.status_counts: DataLoader[str, StatusCounts] = DataLoader(self._status_counts)
+
+    def remember(self, record: TaskRecord) -> None:
+        """Replace what this request knows of a task after it changed."""
+        self.task.clear(record.id).prime(record.id, record)
+        self._forget_aggregates()
+
+    def forget(self, task_id: uuid.UUID) -> None:
+        self.task.clear(task_id).prime(task_id, None)
+        self._forget_aggregates()
+
+    def _forget_aggregates(self) -> None:
+        self.total.clear_all()
+        self.status_counts.clear_all()
+
+    async def _tasks_by_id(self, ids: list[uuid.UUID]) -> list[TaskRecord | None]:
+        async with self._db.transaction() as session:
+            found = {r.id: r for r in await tasks.fetch_many(session, self._owner, ids)}
+        return [found.get(task_id) for task_id in ids]
+
+    async def _totals(self, filters: list[TaskFilter]) -> list[int]:
+        async with self._db.transaction() as session:
+            return [await tasks.count(session, self._owner, flt) for flt in filters]
+
+    async def _status_counts(self, owners: list[str]) -> list[StatusCounts]:
+        async with self._db.transaction() as session:
+            counts = await tasks.count_by_status(session, self._owner)
+        return [counts for _ in owners]

@@ -1,0 +1,275 @@
+"""Every rule about tasks. Plain async functions: no HTTP, no GraphQL, one owner each."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from persistence import tasks, users
+from persistence.models import MAX_TITLE_LENGTH, StatusCounts, TaskRecord, TaskStatus
+from persistence.tasks import TaskFilter, TaskOrdering
+from resolvers.context import Context
+from resolvers.errors import Forbidden, StaleVersion, TaskNotFound, ValidationFailed
+from resolvers.inputs import (
+    MAX_SEARCH_LENGTH,
+    UPDATABLE_FIELDS,
+    NewTask,
+    TaskChanges,
+    TaskInput,
+    check_text,
+    parse,
+    parse_completion,
+)
+from resolvers.pagination import decode_cursor, encode_cursor
+
+MAX_PAGE_SIZE = 500
+Versions = Collection[int] | None
+"""The versions a client accepts (If-Match / expectedVersion); None accepts any."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    """One listing request: which tasks, in which order, which page."""
+
+    filter: TaskFilter = field(default_factory=TaskFilter)
+    ordering: TaskOrdering = field(default_factory=TaskOrdering)
+    limit: int = 100
+    offset: int = 0
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    tasks: list[TaskRecord]
+    total: int
+    has_more: bool
+    ordering: TaskOrdering
+
+    def cursor(self, record: TaskRecord) -> str:
+        """The opaque cursor that continues a listing right after ``record``."""
+        return encode_cursor(record, self.ordering)
+
+
+def ensure_own_path(ctx: Context, path_user_id: str) -> None:
+    """A path that names a user must name the caller."""
+    if path_user_id != ctx.owner:
+        raise Forbidden(path_user_id)
+
+
+async def list_tasks(ctx: Context, query: TaskQuery) -> TaskPage:
+    """A page of the caller's tasks, with the total that match."""
+    _check_query(query)
+    after = decode_cursor(query.after, query.ordering) if query.after else None
+    async with ctx.db.transaction() as session:
+        found = await tasks.search(
+            session, ctx.owner, query.filter, query.ordering,
+            limit=query.limit + 1, offset=query.offset, after=after,
+        )
+    total = await count_tasks(ctx, query.filter)
+    return TaskPage(tasks=found[: query.limit], total=total,
+                    has_more=len(found) > query.limit, ordering=query.ordering)
+
+
+async def count_tasks(ctx: Context, flt: TaskFilter | None = None) -> int:
+    """How many of the caller's tasks match ``flt``."""
+    return await ctx.loaders.total.load(flt or TaskFilter())
+
+
+async def status_counts(ctx: Context) -> StatusCounts:
+    """The caller's tasks counted per status."""
+    return await ctx.loaders.status_counts.load(ctx.owner)
+
+
+async def find_task(ctx: Context, task_id: str | uuid.UUID) -> TaskRecord | None:
+    """The caller's task, or None (also for ids that are not UUIDs)."""
+    key = _as_uuid(task_id)
+    return None if key is None else await ctx.loaders.task.load(key)
+
+
+async def get_task(ctx: Context, task_id: str | uuid.UUID) -> TaskRecord:
+    """The caller's task; TaskNotFound when it is missing or someone else's."""
+    record = await find_task(ctx, task_id)
+    if record is None:
+        raise TaskNotFound(str(task_id))
+    return record
+
+
+async def create_task(
+    ctx: Context, data: TaskInput, *, title_max: int = MAX_TITLE_LENGTH
+) -> TaskRecord:
+    """Create a task for the caller (recording the caller in ``users`` first)."""
+    new = parse(NewTask, data, title_max=title_max)
+    now = ctx.clock()
+    state = _completion_state(None, new.status, new.completed, now)
+    values = {
+        "id": uuid.uuid4(), "user_id": ctx.owner, "title": new.title,
+        "description": new.description, "priority": (new.priority or "medium"),
+        "due_date": new.due_date, "created_at": now, "updated_at": now, "version": 1, **state,
+    }
+    principal = ctx.principal
+    async with ctx.db.transaction() as session:
+        await users.upsert_user(session, principal.user_id, email=principal.email,
+                                name=principal.name, now=now)
+        record = await tasks.insert_task(session, values)
+    ctx.loaders.remember(record)
+    return record
+
+
+async def update_task(
+    ctx: Context,
+    task_id: str | uuid.UUID,
+    data: TaskInput,
+    *,
+    expected_versions: Versions = None,
+    title_max: int = MAX_TITLE_LENGTH,
+) -> TaskRecord:
+    """Change the fields the client sent; a body that sends none is invalid."""
+    key = _require_uuid(task_id)
+    async with ctx.db.transaction() as session:
+        current = await _locked(session, ctx, key)
+        changes = parse(TaskChanges, data, title_max=title_max)
+        if not changes.sent:
+            raise ValidationFailed.single(
+                "body", f"nothing to update: send at least one of {', '.join(UPDATABLE_FIELDS)}"
+            )
+        _check_version(current, expected_versions)
+        values = _changed_values(current, changes, ctx.clock())
+        record = await _save(session, ctx, current, values)
+    ctx.loaders.remember(record)
+    return record
+
+
+async def set_completed(
+    ctx: Context, task_id: str | uuid.UUID, completed: bool, *, expected_versions: Versions = None
+) -> TaskRecord:
+    """Mark the task completed or not; setting the state it already has changes nothing."""
+    return await complete_task(ctx, task_id, {"completed": completed},
+                               expected_versions=expected_versions)
+
+
+async def toggle_completed(
+    ctx: Context, task_id: str | uuid.UUID, *, expected_versions: Versions = None
+) -> TaskRecord:
+    """Flip the task between completed and not."""
+    return await complete_task(ctx, task_id, None, expected_versions=expected_versions)
+
+
+async def complete_task(
+    ctx: Context, task_id: str | uuid.UUID, data: TaskInput, *, expected_versions: Versions = None
+) -> TaskRecord:
+    """``{"completed": bool}`` sets the state; no body, an empty one or ``{}`` toggles it."""
+    key = _require_uuid(task_id)
+    async with ctx.db.transaction() as session:
+        current = await _locked(session, ctx, key)
+        requested = parse_completion(data)
+        _check_version(current, expected_versions)
+        completed = (not current.completed) if requested is None else requested
+        now = ctx.clock()
+        values = _differences(current, _completion_state(current, None, completed, now))
+        record = await _save(session, ctx, current, values, now=now)
+    ctx.loaders.remember(record)
+    return record
+
+
+async def delete_task(
+    ctx: Context, task_id: str | uuid.UUID, *, expected_versions: Versions = None
+) -> uuid.UUID:
+    """Delete the caller's task and return its id."""
+    key = _require_uuid(task_id)
+    async with ctx.db.transaction() as session:
+        current = await _locked(session, ctx, key)
+        _check_version(current, expected_versions)
+        await tasks.delete_task(session, ctx.owner, key)
+    ctx.loaders.forget(key)
+    return key
+
+
+def _completion_state(
+    current: TaskRecord | None,
+    status: TaskStatus | None,
+    completed: bool | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """status, completed and completed_at, kept consistent (the invariant of section 3)."""
+    contradicts = completed is not None and completed != (status is TaskStatus.COMPLETED)
+    if status is not None and contradicts:
+        raise ValidationFailed.single("completed", f"contradicts status {status.value!r}")
+    if status is None:
+        status = _status_for(current, completed)
+    done = status is TaskStatus.COMPLETED
+    kept = current.completed_at if current is not None and current.completed else None
+    return {"status": status, "completed": done, "completed_at": (kept or now) if done else None}
+
+
+def _status_for(current: TaskRecord | None, completed: bool | None) -> TaskStatus:
+    if completed:
+        return TaskStatus.COMPLETED
+    if current is None or (completed is False and current.status is TaskStatus.COMPLETED):
+        return TaskStatus.PENDING  # reopening a completed task makes it pending again
+    return current.status
+
+
+def _changed_values(current: TaskRecord, changes: TaskChanges, now: datetime) -> dict[str, Any]:
+    sent = {name: getattr(changes, name) for name in changes.sent}
+    state = _completion_state(current, sent.pop("status", None), sent.pop("completed", None), now)
+    return _differences(current, {**sent, **state})
+
+
+def _differences(current: TaskRecord, values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if getattr(current, name) != value}
+
+
+async def _save(
+    session: Any, ctx: Context, current: TaskRecord, values: dict[str, Any],
+    *, now: datetime | None = None,
+) -> TaskRecord:
+    """Write ``values`` (bumping version and updated_at), or return ``current`` when empty."""
+    if not values:
+        return current
+    values["updated_at"] = now or ctx.clock()
+    record = await tasks.update_task(session, ctx.owner, current.id, values)
+    assert record is not None  # the row is locked by this transaction
+    return record
+
+
+async def _locked(session: Any, ctx: Context, key: uuid.UUID) -> TaskRecord:
+    record = await tasks.fetch(session, ctx.owner, key, lock=True)
+    if record is None:
+        raise TaskNotFound(str(key))
+    return record
+
+
+def _check_version(current: TaskRecord, expected_versions: Versions) -> None:
+    if expected_versions is not None and current.version not in expected_versions:
+        raise StaleVersion(current.version)
+
+
+def _check_query(query: TaskQuery) -> None:
+    if not 1 <= query.limit <= MAX_PAGE_SIZE:
+        raise ValidationFailed.single("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    if query.offset < 0:
+        raise ValidationFailed.single("offset", "must not be negative")
+    if query.filter.search is not None:
+        try:
+            check_text(query.filter.search, max_length=MAX_SEARCH_LENGTH)
+        except ValueError as error:
+            raise ValidationFailed.single("search", str(error)) from None
+
+
+def _as_uuid(task_id: str | uuid.UUID) -> uuid.UUID | None:
+    if isinstance(task_id, uuid.UUID):
+        return task_id
+    try:
+        return uuid.UUID(task_id)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def _require_uuid(task_id: str | uuid.UUID) -> uuid.UUID:
+    key = _as_uuid(task_id)
+    if key is None:
+        raise TaskNotFound(str(task_id))
+    return key

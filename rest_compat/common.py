@@ -1,0 +1,115 @@
+"""What the REST surfaces share: body reading, If-Match, list parameters, task JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.problems import PayloadTooLarge
+from persistence.models import TaskPriority, TaskRecord, TaskStatus
+from persistence.tasks import SortField, TaskFilter, TaskOrdering
+from resolvers.errors import ValidationFailed
+from resolvers.tasks import TaskPage, TaskQuery
+
+MAX_OFFSET = 1_000_000_000
+SORT_ALIASES = {"created": SortField.CREATED_AT}
+
+
+async def read_body(request: Request) -> bytes | None:
+    """The request body (None when empty); PayloadTooLarge beyond the configured limit."""
+    limit: int = request.app.state.services.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge
+    return body or None
+
+
+def expected_versions(request: Request) -> frozenset[int] | None:
+    """The versions If-Match accepts: None without the header or for ``*``."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    versions = set()
+    for tag in header.split(","):
+        tag = tag.strip()  # weak tags (W/"…") never match: If-Match compares strongly
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+            versions.add(int(tag[1:-1]))
+    return frozenset(versions)
+
+
+def etag(record: TaskRecord) -> str:
+    return f'"{record.version}"'
+
+
+def task_json(record: TaskRecord) -> dict[str, Any]:
+    """A task as surfaces A and C write it."""
+    return {
+        "id": str(record.id), "user_id": record.user_id, "title": record.title,
+        "description": record.description, "completed": record.completed,
+        "completed_at": record.completed_at, "status": record.status.value,
+        "priority": record.priority.value, "due_date": record.due_date,
+        "created_at": record.created_at, "updated_at": record.updated_at,
+        "version": record.version,
+    }
+
+
+class ListParams(BaseModel):
+    """List query parameters of surfaces A and C (unknown ones are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["all", "pending", "in_progress", "completed"] = "all"
+    completed: Literal["true", "false"] | None = None
+    priority: TaskPriority | None = None
+    q: str | None = Field(None, description="Case-insensitive substring of title or description")
+    search: str | None = Field(None, description="Alias of q")
+    due_after: datetime | None = None
+    due_date_from: datetime | None = Field(None, description="Alias of due_after")
+    due_before: datetime | None = None
+    due_date_to: datetime | None = Field(None, description="Alias of due_before")
+    sort: Literal["created_at", "created", "updated_at", "title", "due_date", "priority",
+                  "status"] = "created_at"
+    order: Literal["asc", "desc"] = "desc"
+    limit: int = Field(100, ge=1, le=500)
+    offset: int | None = Field(None, ge=0, le=MAX_OFFSET)
+    page: int | None = Field(None, ge=1, le=MAX_OFFSET)
+
+    def to_query(self) -> TaskQuery:
+        if self.offset is not None and self.page is not None:
+            raise ValidationFailed.single("page", "send either offset or page, not both")
+        status = None if self.status == "all" else TaskStatus(self.status)
+        completed = None if self.completed is None else self.completed == "true"
+        flt = TaskFilter(
+            status=status, completed=completed, priority=self.priority,
+            search=self.q if self.q is not None else self.search,
+            due_after=self.due_after or self.due_date_from,
+            due_before=self.due_before or self.due_date_to,
+        )
+        ordering = TaskOrdering(SORT_ALIASES.get(self.sort) or SortField(self.sort),
+                                descending=self.order == "desc")
+        return TaskQuery(filter=flt, ordering=ordering, limit=self.limit, offset=self._offset())
+
+    def _offset(self) -> int:
+        if self.page is not None:
+            return min((self.page - 1) * self.limit, MAX_OFFSET)
+        return self.offset or 0
+
+
+def list_headers(request: Request, params: ListParams, page: TaskPage) -> dict[str, str]:
+    """X-Total-Count, and a Link to the next page when there is one."""
+    headers = {"X-Total-Count": str(page.total)}
+    if page.has_more:
+        if params.page is not None:
+            url = request.url.include_query_params(page=params.page + 1)
+        else:
+            url = request.url.include_query_params(offset=(params.offset or 0) + params.limit)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return headers

@@ -1,0 +1,63 @@
+"""Per-surface error rendering, chosen once per router through its route class."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from app.json import JSONResponse
+from app.problems import Problem, problem_for
+
+
+class ErrorFormat(Protocol):
+    """How one surface writes a Problem."""
+
+    validation_status: int
+
+    def body(self, problem: Problem, request: Request) -> dict[str, Any]: ...
+
+
+def request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", ""))
+
+
+def render_problem(problem: Problem, request: Request, error_format: ErrorFormat) -> Response:
+    return JSONResponse(error_format.body(problem, request), status_code=problem.status,
+                        headers=problem.headers)
+
+
+def route_class(error_format: ErrorFormat) -> type[APIRoute]:
+    """An APIRoute whose every failure, from dependencies too, is written in ``error_format``."""
+
+    class SurfaceRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except Exception as error:  # translated, never leaked
+                    problem = problem_for(error, validation_status=error_format.validation_status)
+                    request.state.problem = problem
+                    return render_problem(problem, request, error_format)
+
+            return guarded
+
+    return SurfaceRoute
+
+
+class DetailFormat:
+    """Surfaces A and C: ``{"detail", "code", "request_id"[, "errors"]}``."""
+
+    def __init__(self, validation_status: int) -> None:
+        self.validation_status = validation_status
+
+    def body(self, problem: Problem, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {"detail": problem.detail, "code": problem.code,
+                                "request_id": request_id(request)}
+        if problem.errors is not None:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in problem.errors]
+        return body
