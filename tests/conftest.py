@@ -1,0 +1,91 @@
+"""Fixtures: every test that needs a database runs on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.factory import create_app
+from app.settings import Settings
+from persistence.migrate import upgrade
+from tests.support import TEST_SECRET
+
+PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
+PG_PORT = os.environ.get("TEST_PG_PORT", "5432")
+PG_USER = os.environ.get("TEST_PG_USER", "postgres")
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _psql(database: str, sql: str) -> None:
+    try:
+        subprocess.run(
+            ["psql", "-h", PG_HOST, "-p", PG_PORT, "-U", PG_USER, "-d", database,
+             "-v", "ON_ERROR_STOP=1", "-qc", sql],
+            check=True, capture_output=True, text=True, timeout=60,
+        )
+    except subprocess.CalledProcessError as error:
+        pytest.fail(f"PostgreSQL at {PG_HOST}:{PG_PORT} is required: {error.stderr.strip()}")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[str]:
+    """A migrated, empty database of each kind, created for this run and dropped after it."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'todo.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"todo_test_{uuid.uuid4().hex[:12]}"
+    _psql("postgres", f"CREATE DATABASE {name}")
+    url = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        app_env="development", database_url=database_url, better_auth_secret=TEST_SECRET,
+        db_pool_size=5, db_max_overflow=5, _env_file=None,  # type: ignore[call-arg]
+    ).validated()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    database = application.state.services.db
+    async with database.transaction() as session:
+        await session.execute(text("DELETE FROM tasks"))
+        await session.execute(text("DELETE FROM users"))
+    await database.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(__file__).parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

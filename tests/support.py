@@ -1,0 +1,45 @@
+"""Plain helpers for tests: tokens, headers, and making tasks through the public API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from auth.verifier import mint_token
+
+TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+ALICE, BOB, CAROL = "alice-0001", "bob-0002", "carol-0003"
+
+
+def token(user_id: str, *, secret: str = TEST_SECRET, ttl: int = 3600, **claims: Any) -> str:
+    return mint_token(secret, user_id, ttl_seconds=ttl, **claims)
+
+
+def auth(user_id: str, **claims: Any) -> dict[str, str]:
+    """Headers that authenticate as ``user_id``."""
+    return {"Authorization": f"Bearer {token(user_id, **claims)}"}
+
+
+def tasks_url(user_id: str, task_id: str | None = None, suffix: str = "") -> str:
+    base = f"/api/{user_id}/tasks"
+    return f"{base}/{task_id}{suffix}" if task_id else base
+
+
+async def make_task(client: httpx.AsyncClient, owner: str, /, **fields: Any) -> dict[str, Any]:
+    """Create a task for ``owner`` through surface A and return its JSON."""
+    fields.setdefault("title", "A task")
+    response = await client.post(tasks_url(owner), json=fields, headers=auth(owner))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is the contract's error body with ``status`` and ``code``."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body

@@ -1,0 +1,542 @@
+"""Surface A (/api/{user_id}/tasks) through HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+import httpx
+import pytest
+
+from tests.support import ALICE, BOB, CAROL, assert_error, auth, make_task, tasks_url
+
+pytestmark = pytest.mark.anyio
+
+TASK_FIELDS = {"id", "user_id", "title", "description", "completed", "completed_at", "status",
+               "priority", "due_date", "created_at", "updated_at", "version"}
+
+
+def _parse_time(value: str) -> datetime:
+    assert value.endswith("Z") or value[-6] in "+-", value
+    return datetime.fromisoformat(value)
+
+
+async def test_create_task_returns_201_with_location_etag_and_defaults(client: httpx.AsyncClient):
+    response = await client.post(tasks_url(ALICE), json={"title": "  Buy milk  "},
+                                 headers=auth(ALICE))
+    assert response.status_code == 201
+    task = response.json()
+    assert set(task) == TASK_FIELDS
+    assert response.headers["location"] == f"/api/{ALICE}/tasks/{task['id']}"
+    assert response.headers["etag"] == '"1"'
+    assert uuid.UUID(task["id"]).version == 4
+    assert task | {"id": None, "created_at": None, "updated_at": None} == {
+        "id": None, "user_id": ALICE, "title": "Buy milk", "description": None,
+        "completed": False, "completed_at": None, "status": "pending", "priority": "medium",
+        "due_date": None, "created_at": None, "updated_at": None, "version": 1,
+    }
+    assert _parse_time(task["created_at"]) == _parse_time(task["updated_at"])
+
+
+async def test_create_task_with_every_field(client: httpx.AsyncClient):
+    task = await make_task(client, ALICE, title="Report", description="Quarterly",
+                           priority="high", status="in_progress",
+                           due_date="2030-01-02T03:04:05+02:00")
+    assert (task["priority"], task["status"], task["completed"]) == ("high", "in_progress", False)
+    assert _parse_time(task["due_date"]) == datetime.fromisoformat("2030-01-02T01:04:05+00:00")
+
+
+async def test_create_task_ignores_read_only_and_unknown_fields(client: httpx.AsyncClient):
+    foreign_id = str(uuid.uuid4())
+    task = await make_task(client, ALICE, title="Echo", id=foreign_id, user_id=BOB, version=99,
+                           created_at="2000-01-01T00:00:00Z", completed_at="2000-01-01T00:00:00Z",
+                           colour="blue")
+    assert task["id"] != foreign_id
+    assert (task["user_id"], task["version"], task["completed_at"]) == (ALICE, 1, None)
+    assert not task["created_at"].startswith("2000")
+
+
+async def test_get_task_returns_it_with_etag(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE)
+    response = await client.get(tasks_url(ALICE, created["id"]), headers=auth(ALICE))
+    assert response.status_code == 200
+    assert response.json() == created
+    assert response.headers["etag"] == '"1"'
+
+
+async def test_list_tasks_returns_only_the_callers_tasks_newest_first(client: httpx.AsyncClient):
+    first = await make_task(client, ALICE, title="first")
+    second = await make_task(client, ALICE, title="second")
+    await make_task(client, BOB, title="bob's")
+    response = await client.get(tasks_url(ALICE), headers=auth(ALICE))
+    assert response.status_code == 200
+    assert [t["id"] for t in response.json()] == [second["id"], first["id"]]
+    assert response.headers["x-total-count"] == "2"
+    assert "link" not in response.headers
+
+
+async def test_list_tasks_empty(client: httpx.AsyncClient):
+    response = await client.get(tasks_url(ALICE), headers=auth(ALICE))
+    assert (response.status_code, response.json()) == (200, [])
+    assert response.headers["x-total-count"] == "0"
+
+
+async def test_update_task_changes_only_sent_fields(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE, title="Old", description="keep me", priority="low")
+    response = await client.put(tasks_url(ALICE, created["id"]), json={"title": "New"},
+                                headers=auth(ALICE))
+    assert response.status_code == 200
+    task = response.json()
+    assert (task["title"], task["description"], task["priority"]) == ("New", "keep me", "low")
+    assert task["version"] == 2 and response.headers["etag"] == '"2"'
+    assert _parse_time(task["updated_at"]) > _parse_time(created["updated_at"])
+    assert task["created_at"] == created["created_at"]
+
+
+async def test_update_task_null_clears_optional_fields(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE, description="x", due_date="2030-01-01T00:00:00Z")
+    response = await client.put(tasks_url(ALICE, created["id"]),
+                                json={"description": None, "due_date": None}, headers=auth(ALICE))
+    assert (response.json()["description"], response.json()["due_date"]) == (None, None)
+
+
+async def test_update_task_whole_object_sent_back_is_accepted(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE, title="Round trip")
+    response = await client.put(tasks_url(ALICE, created["id"]),
+                                json={**created, "title": "Round trip 2"}, headers=auth(ALICE))
+    assert response.status_code == 200
+    assert response.json()["title"] == "Round trip 2"
+
+
+async def test_update_task_with_same_values_changes_nothing(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE, title="Same")
+    response = await client.put(tasks_url(ALICE, created["id"]), json={"title": "Same"},
+                                headers=auth(ALICE))
+    assert response.status_code == 200
+    assert response.json() == created
+
+
+@pytest.mark.parametrize("body", [{}, {"id": "x", "version": 3}, {"colour": "red"}])
+async def test_update_task_without_updatable_fields_is_400(client: httpx.AsyncClient, body):
+    created = await make_task(client, ALICE)
+    response = await client.put(tasks_url(ALICE, created["id"]), json=body, headers=auth(ALICE))
+    errors = assert_error(response, 400, "VALIDATION_ERROR")["errors"]
+    assert errors[0]["field"] == "body"
+
+
+async def test_delete_task_returns_204_and_it_is_gone(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE)
+    response = await client.delete(tasks_url(ALICE, created["id"]), headers=auth(ALICE))
+    assert (response.status_code, response.content) == (204, b"")
+    again = await client.get(tasks_url(ALICE, created["id"]), headers=auth(ALICE))
+    assert_error(again, 404, "TASK_NOT_FOUND")
+
+
+# ---------------------------------------------------------------- completion and invariant
+
+
+def assert_invariant(task: dict) -> None:
+    assert task["completed"] == (task["status"] == "completed")
+    assert (task["completed_at"] is not None) == task["completed"]
+
+
+async def _complete(client: httpx.AsyncClient, task_id: str, **kwargs) -> httpx.Response:
+    return await client.patch(tasks_url(ALICE, task_id, "/complete"), headers=auth(ALICE),
+                              **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"content": b""}, {"json": {}}])
+async def test_complete_without_state_toggles(client: httpx.AsyncClient, kwargs):
+    created = await make_task(client, ALICE)
+    done = (await _complete(client, created["id"], **kwargs)).json()
+    assert (done["completed"], done["status"], done["version"]) == (True, "completed", 2)
+    assert_invariant(done)
+    reopened = (await _complete(client, created["id"], **kwargs)).json()
+    assert (reopened["completed"], reopened["status"], reopened["version"]) == (False, "pending", 3)
+    assert_invariant(reopened)
+
+
+async def test_complete_with_state_is_idempotent_and_keeps_completed_at(client):
+    created = await make_task(client, ALICE)
+    first = await _complete(client, created["id"], json={"completed": True})
+    second = await _complete(client, created["id"], json={"completed": True})
+    assert first.status_code == second.status_code == 200
+    assert second.json()["completed_at"] == first.json()["completed_at"]
+    assert second.json()["version"] == first.json()["version"] == 2
+    reopened = (await _complete(client, created["id"], json={"completed": False})).json()
+    assert (reopened["status"], reopened["completed_at"]) == ("pending", None)
+
+
+async def test_complete_false_keeps_in_progress_status(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE, status="in_progress")
+    response = await _complete(client, created["id"], json={"completed": False})
+    assert response.json()["status"] == "in_progress"
+    assert response.json()["version"] == 1
+
+
+@pytest.mark.parametrize("body", [{"completed": "yes"}, {"completed": None}, {"completed": 1}])
+async def test_complete_with_invalid_state_is_400(client: httpx.AsyncClient, body):
+    created = await make_task(client, ALICE)
+    response = await _complete(client, created["id"], json=body)
+    assert assert_error(response, 400, "VALIDATION_ERROR")["errors"][0]["field"] == "completed"
+
+
+@pytest.mark.parametrize(("update", "expected"), [
+    ({"status": "completed"}, ("completed", True)),
+    ({"completed": True}, ("completed", True)),
+    ({"status": "in_progress"}, ("in_progress", False)),
+    ({"completed": False}, ("pending", False)),
+    ({"status": "completed", "completed": True}, ("completed", True)),
+])
+async def test_update_keeps_status_and_completed_together(client, update, expected):
+    created = await make_task(client, ALICE, status="completed")
+    response = await client.put(tasks_url(ALICE, created["id"]), json=update, headers=auth(ALICE))
+    task = response.json()
+    assert (task["status"], task["completed"]) == expected
+    assert_invariant(task)
+
+
+async def test_update_keeps_completed_at_while_completed(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE, completed=True)
+    response = await client.put(tasks_url(ALICE, created["id"]),
+                                json={"title": "renamed", "status": "completed"},
+                                headers=auth(ALICE))
+    assert response.json()["completed_at"] == created["completed_at"]
+
+
+@pytest.mark.parametrize("fields", [
+    {"completed": True}, {"status": "completed"}, {"status": "completed", "completed": True},
+])
+async def test_create_completed_task_sets_completed_at(client: httpx.AsyncClient, fields):
+    task = await make_task(client, ALICE, **fields)
+    assert (task["status"], task["completed"]) == ("completed", True)
+    assert_invariant(task)
+
+
+@pytest.mark.parametrize("fields", [
+    {"completed": True, "status": "pending"}, {"completed": False, "status": "completed"},
+])
+async def test_contradicting_status_and_completed_is_400(client: httpx.AsyncClient, fields):
+    response = await client.post(tasks_url(ALICE), json={"title": "x", **fields},
+                                 headers=auth(ALICE))
+    assert assert_error(response, 400, "VALIDATION_ERROR")["errors"][0]["field"] == "completed"
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({}, "title"),
+    ({"title": ""}, "title"),
+    ({"title": "   \t\n "}, "title"),
+    ({"title": "x" * 256}, "title"),
+    ({"title": None}, "title"),
+    ({"title": 5}, "title"),
+    ({"title": "nul\u0000byte"}, "title"),
+    ({"title": "ok", "description": "x" * 10_001}, "description"),
+    ({"title": "ok", "description": "a\u0000"}, "description"),
+    ({"title": "ok", "completed": "yes"}, "completed"),
+    ({"title": "ok", "status": "done"}, "status"),
+    ({"title": "ok", "priority": "urgent"}, "priority"),
+    ({"title": "ok", "due_date": "tomorrow"}, "due_date"),
+    ({"title": "ok", "due_date": 1700000000}, "due_date"),
+])
+async def test_create_task_validation_errors_are_400(client: httpx.AsyncClient, body, field):
+    response = await client.post(tasks_url(ALICE), json=body, headers=auth(ALICE))
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert [e["field"] for e in body["errors"]] == [field]
+    assert all(e["message"] for e in body["errors"])
+
+
+async def test_title_of_255_characters_after_trimming_is_accepted(client: httpx.AsyncClient):
+    task = await make_task(client, ALICE, title="  " + "é" * 255 + "  ")
+    assert task["title"] == "é" * 255
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b"\xff\xfe{}", b"null", b""])
+async def test_malformed_body_is_400(client: httpx.AsyncClient, content):
+    response = await client.post(tasks_url(ALICE), content=content,
+                                 headers={**auth(ALICE), "Content-Type": "application/json"})
+    assert assert_error(response, 400, "VALIDATION_ERROR")["errors"][0]["field"] == "body"
+
+
+async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient):
+    body = b'{"title": "big", "description": "' + b"x" * (1024 * 1024) + b'"}'
+    response = await client.post(tasks_url(ALICE), content=body, headers=auth(ALICE))
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_unicode_round_trips_exactly(client: httpx.AsyncClient):
+    title = "Émoji 🎉 عربي e\u0301 👩\u200d💻"
+    task = await make_task(client, ALICE, title=title, description=title)
+    fetched = (await client.get(tasks_url(ALICE, task["id"]), headers=auth(ALICE))).json()
+    assert (fetched["title"], fetched["description"]) == (title, title)
+
+
+# ---------------------------------------------------------------- status precedence
+
+
+async def test_missing_token_is_401_without_error_code(client: httpx.AsyncClient):
+    response = await client.get(tasks_url(ALICE))
+    assert_error(response, 401, "UNAUTHENTICATED")
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_401_comes_before_403_and_400(client: httpx.AsyncClient):
+    bad = {"Authorization": "Bearer not-a-token"}
+    for response in (
+        await client.get(tasks_url(BOB), headers=bad),
+        await client.post(tasks_url(ALICE), content=b"{bad json", headers=bad),
+        await client.get(tasks_url(ALICE) + "?limit=0", headers=bad),
+    ):
+        assert_error(response, 401, "UNAUTHENTICATED")
+        assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+async def test_403_comes_before_404_and_400(client: httpx.AsyncClient):
+    task = await make_task(client, BOB)
+    for response in (
+        await client.get(tasks_url(BOB, task["id"]), headers=auth(ALICE)),
+        await client.get(tasks_url(BOB, "not-a-uuid"), headers=auth(ALICE)),
+        await client.post(tasks_url(BOB), content=b"{bad", headers=auth(ALICE)),
+        await client.get(tasks_url(BOB) + "?limit=0", headers=auth(ALICE)),
+    ):
+        assert_error(response, 403, "FORBIDDEN")
+
+
+async def test_404_comes_before_400_and_412(client: httpx.AsyncClient):
+    missing = tasks_url(ALICE, str(uuid.uuid4()))
+    response = await client.put(missing, content=b"{bad", headers={**auth(ALICE), "If-Match": '"9"'})
+    assert_error(response, 404, "TASK_NOT_FOUND")
+
+
+async def test_400_comes_before_412(client: httpx.AsyncClient):
+    task = await make_task(client, ALICE)
+    response = await client.put(tasks_url(ALICE, task["id"]), json={"title": ""},
+                                headers={**auth(ALICE), "If-Match": '"9"'})
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("task_id", ["not-a-uuid", "1", "' OR 1=1 --"])
+async def test_task_id_that_is_not_a_uuid_is_404(client: httpx.AsyncClient, task_id):
+    for method in ("GET", "PUT", "DELETE"):
+        response = await client.request(method, tasks_url(ALICE, task_id), json={"title": "x"},
+                                        headers=auth(ALICE))
+        assert_error(response, 404, "TASK_NOT_FOUND")
+
+
+# ---------------------------------------------------------------- isolation
+
+
+async def test_other_users_tasks_are_404_on_every_operation_and_unchanged(client):
+    victim = await make_task(client, BOB, title="Bob's secret", description="private")
+    await make_task(client, CAROL, title="Carol's")
+    for intruder in (ALICE, CAROL):
+        url = tasks_url(intruder, victim["id"])
+        h = auth(intruder)
+        for response in (
+            await client.get(url, headers=h),
+            await client.put(url, json={"title": "pwned"}, headers=h),
+            await client.patch(url + "/complete", headers=h),
+            await client.patch(url + "/complete", json={"completed": True}, headers=h),
+            await client.delete(url, headers=h),
+        ):
+            body = assert_error(response, 404, "TASK_NOT_FOUND")
+            assert "Bob" not in response.text and body["detail"] == "Task not found"
+        listed = (await client.get(tasks_url(intruder), headers=h)).json()
+        assert victim["id"] not in {t["id"] for t in listed}
+    after = await client.get(tasks_url(BOB, victim["id"]), headers=auth(BOB))
+    assert after.json() == victim
+
+
+async def test_path_user_must_be_the_token_user(client: httpx.AsyncClient):
+    task = await make_task(client, BOB)
+    for method, url in (("GET", tasks_url(BOB)), ("POST", tasks_url(BOB)),
+                        ("GET", tasks_url(BOB, task["id"])), ("DELETE", tasks_url(BOB, task["id"])),
+                        ("PATCH", tasks_url(BOB, task["id"], "/complete"))):
+        response = await client.request(method, url, json={"title": "x"}, headers=auth(ALICE))
+        assert_error(response, 403, "FORBIDDEN")
+    assert (await client.get(tasks_url(BOB, task["id"]), headers=auth(BOB))).json() == task
+
+
+# ---------------------------------------------------------------- optimistic concurrency
+
+
+async def test_stale_if_match_is_412_and_changes_nothing(client: httpx.AsyncClient):
+    task = await make_task(client, ALICE)
+    url = tasks_url(ALICE, task["id"])
+    stale = {**auth(ALICE), "If-Match": '"7"'}
+    assert_error(await client.put(url, json={"title": "x"}, headers=stale),
+                 412, "PRECONDITION_FAILED")
+    assert_error(await client.patch(url + "/complete", headers=stale), 412, "PRECONDITION_FAILED")
+    assert_error(await client.delete(url, headers=stale), 412, "PRECONDITION_FAILED")
+    assert_error(await client.put(url, json={"title": "x"},
+                                  headers={**auth(ALICE), "If-Match": 'W/"1"'}),
+                 412, "PRECONDITION_FAILED")
+    assert (await client.get(url, headers=auth(ALICE))).json() == task
+
+
+@pytest.mark.parametrize("if_match", ['"1"', '"5", "1"', "*"])
+async def test_matching_if_match_succeeds(client: httpx.AsyncClient, if_match):
+    task = await make_task(client, ALICE)
+    response = await client.put(tasks_url(ALICE, task["id"]), json={"title": "y"},
+                                headers={**auth(ALICE), "If-Match": if_match})
+    assert response.status_code == 200 and response.headers["etag"] == '"2"'
+
+
+async def test_concurrent_toggles_never_lose_a_version(client: httpx.AsyncClient):
+    task = await make_task(client, ALICE)
+    responses = await asyncio.gather(*[_complete(client, task["id"]) for _ in range(20)])
+    assert {r.status_code for r in responses} == {200}
+    final = (await client.get(tasks_url(ALICE, task["id"]), headers=auth(ALICE))).json()
+    assert final["version"] == 21
+    assert final["completed"] is False
+    assert_invariant(final)
+
+
+async def test_concurrent_puts_with_same_if_match_let_exactly_one_win(client):
+    task = await make_task(client, ALICE)
+    headers = {**auth(ALICE), "If-Match": '"1"'}
+    responses = await asyncio.gather(*[
+        client.put(tasks_url(ALICE, task["id"]), json={"title": f"t{i}"}, headers=headers)
+        for i in range(10)
+    ])
+    assert sorted(r.status_code for r in responses) == [200] + [412] * 9
+
+
+# ---------------------------------------------------------------- listing
+
+
+async def _list(client: httpx.AsyncClient, query: str = "", user: str = ALICE) -> httpx.Response:
+    response = await client.get(tasks_url(user) + query, headers=auth(user))
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_pagination_with_ties_never_overlaps_or_skips(client: httpx.AsyncClient, app):
+    ids = {(await make_task(client, ALICE, title="same", priority="high"))["id"] for _ in range(7)}
+    for sort in ("priority", "title", "status", "created_at", "due_date"):
+        for order in ("asc", "desc"):
+            seen: list[str] = []
+            for offset in range(0, 7, 3):
+                page = await _list(client, f"?sort={sort}&order={order}&limit=3&offset={offset}")
+                seen += [t["id"] for t in page.json()]
+            assert sorted(seen) == sorted(ids) and len(seen) == 7, (sort, order)
+
+
+async def test_page_parameter_and_link_header(client: httpx.AsyncClient):
+    for i in range(5):
+        await make_task(client, ALICE, title=f"t{i}")
+    first = await _list(client, "?limit=2&page=1")
+    assert first.headers["x-total-count"] == "5"
+    assert first.headers["link"].endswith('>; rel="next"') and "page=2" in first.headers["link"]
+    last = await _list(client, "?limit=2&page=3")
+    assert len(last.json()) == 1 and "link" not in last.headers
+    by_offset = await _list(client, "?limit=2&offset=2")
+    assert "offset=4" in by_offset.headers["link"]
+    assert [t["title"] for t in by_offset.json()] == ["t2", "t1"]
+
+
+async def test_sort_by_priority_and_status_use_their_natural_order(client: httpx.AsyncClient):
+    for priority, status in (("low", "completed"), ("high", "pending"), ("medium", "in_progress")):
+        await make_task(client, ALICE, title=priority, priority=priority, status=status)
+    by_priority = (await _list(client, "?sort=priority&order=asc")).json()
+    assert [t["priority"] for t in by_priority] == ["low", "medium", "high"]
+    by_status = (await _list(client, "?sort=status&order=asc")).json()
+    assert [t["status"] for t in by_status] == ["pending", "in_progress", "completed"]
+    by_title = (await _list(client, "?sort=title&order=asc")).json()
+    assert [t["title"] for t in by_title] == ["high", "low", "medium"]
+
+
+async def test_due_date_sorts_missing_last_and_filters_leave_them_out(client):
+    await make_task(client, ALICE, title="none")
+    await make_task(client, ALICE, title="late", due_date="2030-06-01T00:00:00Z")
+    await make_task(client, ALICE, title="early", due_date="2030-01-01T00:00:00Z")
+    for order, expected in (("asc", ["early", "late", "none"]), ("desc", ["late", "early", "none"])):
+        listed = (await _list(client, f"?sort=due_date&order={order}")).json()
+        assert [t["title"] for t in listed] == expected
+    after = (await _list(client, "?due_after=2030-03-01T00:00:00Z")).json()
+    assert [t["title"] for t in after] == ["late"]
+    before = (await _list(client, "?due_date_to=2030-03-01")).json()
+    assert [t["title"] for t in before] == ["early"]
+
+
+async def test_filters_by_status_completed_and_priority(client: httpx.AsyncClient):
+    await make_task(client, ALICE, title="p", priority="low")
+    await make_task(client, ALICE, title="i", status="in_progress", priority="high")
+    await make_task(client, ALICE, title="c", completed=True, priority="high")
+
+    async def titles(query: str) -> list[str]:
+        return sorted(t["title"] for t in (await _list(client, query)).json())
+
+    assert await titles("?status=all") == ["c", "i", "p"]
+    assert await titles("?status=in_progress") == ["i"]
+    assert await titles("?completed=true") == ["c"]
+    assert await titles("?completed=false") == ["i", "p"]
+    assert await titles("?priority=high&status=completed") == ["c"]
+    assert (await _list(client, "?priority=high")).headers["x-total-count"] == "2"
+
+
+async def test_search_is_case_insensitive_and_takes_wildcards_literally(client):
+    await make_task(client, ALICE, title="100% done")
+    await make_task(client, ALICE, title="1000 things")
+    await make_task(client, ALICE, title="snake_case", description="Under_score")
+    await make_task(client, ALICE, title="snakeXcase", description="plain")
+    await make_task(client, ALICE, title="other", description="Mentions SNAKE_CASE here")
+
+    async def titles(query: str) -> list[str]:
+        return sorted(t["title"] for t in (await _list(client, query)).json())
+
+    assert await titles("?q=%25") == ["100% done"]
+    assert await titles("?search=snake_case") == ["other", "snake_case"]
+    assert await titles("?q=UNDER_") == ["snake_case"]
+    assert await titles("?q=' OR '1'='1") == []
+
+
+@pytest.mark.parametrize("query", [
+    "?limit=0", "?limit=501", "?limit=abc", "?offset=-1", "?page=0", "?status=done",
+    "?sort=colour", "?order=up", "?completed=yes", "?priority=urgent", "?due_after=soon",
+    "?offset=1&page=2", "?limit=99999999999999999999999", "?q=a%00b",
+])
+async def test_invalid_list_parameters_are_400(client: httpx.AsyncClient, query):
+    response = await client.get(tasks_url(ALICE) + query, headers=auth(ALICE))
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
+async def test_unknown_list_parameters_are_ignored(client: httpx.AsyncClient):
+    await make_task(client, ALICE)
+    response = await _list(client, "?foo=bar&_t=123&sort=created&limit=500")
+    assert len(response.json()) == 1
+
+
+async def test_trailing_slashes_are_accepted_without_redirect(client: httpx.AsyncClient):
+    created = await client.post(tasks_url(ALICE) + "/", json={"title": "slash"},
+                                headers=auth(ALICE))
+    assert created.status_code == 201
+    task_id = created.json()["id"]
+    for method, url in (("GET", tasks_url(ALICE) + "/"), ("GET", tasks_url(ALICE, task_id) + "/"),
+                        ("PATCH", tasks_url(ALICE, task_id, "/complete/"))):
+        response = await client.request(method, url, headers=auth(ALICE))
+        assert response.status_code == 200, (method, url)
+
+
+async def test_every_response_has_request_id_and_security_headers(client: httpx.AsyncClient):
+    response = await client.get(tasks_url(ALICE), headers={**auth(ALICE), "X-Request-ID": "abc-1"})
+    assert response.headers["x-request-id"] == "abc-1"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    hostile = await client.get(tasks_url(ALICE), headers={"X-Request-ID": "bad id\n"})
+    assert hostile.headers["x-request-id"] != "bad id"
+    assert hostile.json()["request_id"] == hostile.headers["x-request-id"]
+
+
+async def test_unknown_path_and_method_use_the_error_body(client: httpx.AsyncClient):
+    assert_error(await client.get("/api/nothing/here/at/all"), 404, "NOT_FOUND")
+    assert_error(await client.post("/health"), 405, "METHOD_NOT_ALLOWED")
+
+
+async def test_health_and_ready_need_no_token(client: httpx.AsyncClient):
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready", "database": "ok"})
