@@ -307,7 +307,8 @@ async def test_403_comes_before_404_and_400(client: httpx.AsyncClient):
 
 async def test_404_comes_before_400_and_412(client: httpx.AsyncClient):
     missing = tasks_url(ALICE, str(uuid.uuid4()))
-    response = await client.put(missing, content=b"{bad", headers={**auth(ALICE), "If-Match": '"9"'})
+    headers = {**auth(ALICE), "If-Match": '"9"'}
+    response = await client.put(missing, content=b"{bad", headers=headers)
     assert_error(response, 404, "TASK_NOT_FOUND")
 
 
@@ -453,7 +454,8 @@ async def test_due_date_sorts_missing_last_and_filters_leave_them_out(client):
     await make_task(client, ALICE, title="none")
     await make_task(client, ALICE, title="late", due_date="2030-06-01T00:00:00Z")
     await make_task(client, ALICE, title="early", due_date="2030-01-01T00:00:00Z")
-    for order, expected in (("asc", ["early", "late", "none"]), ("desc", ["late", "early", "none"])):
+    for order, expected in (("asc", ["early", "late", "none"]),
+                            ("desc", ["late", "early", "none"])):
         listed = (await _list(client, f"?sort=due_date&order={order}")).json()
         assert [t["title"] for t in listed] == expected
     after = (await _list(client, "?due_after=2030-03-01T00:00:00Z")).json()

@@ -1,0 +1,284 @@
+"""Authentication through HTTP: HS256 with the shared secret, JWKS keys, claims and headers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.factory import create_app
+from app.settings import Settings
+from tests.jwks_server import JwksServer, new_key, serve_jwks
+from tests.support import ALICE, TEST_SECRET, assert_error, tasks_url, token
+
+pytestmark = pytest.mark.anyio
+ISSUER = "https://auth.example.com"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def claims(sub: Any = ALICE, **extra: Any) -> dict[str, Any]:
+    return {"sub": sub, "iat": _now(), "exp": _now() + 600, **extra}
+
+
+def hs256(payload: Any, secret: str = TEST_SECRET, **header: Any) -> str:
+    """A compact HS256 JWS over any JSON payload, even ones PyJWT would refuse to make."""
+    head = _b64(json.dumps({"alg": "HS256", "typ": "JWT", **header}).encode())
+    body = _b64(json.dumps(payload).encode())
+    signature = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{_b64(signature)}"
+
+
+async def get_tasks(client: httpx.AsyncClient, bearer: str, user: str = ALICE) -> httpx.Response:
+    return await client.get(tasks_url(user), headers={"Authorization": f"Bearer {bearer}"})
+
+
+def assert_rejected(response: httpx.Response, code: str = "UNAUTHENTICATED") -> None:
+    assert_error(response, 401, code)
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+# ---------------------------------------------------------------- shared secret (HS256)
+
+
+async def test_hs256_token_from_the_shared_secret_is_accepted(client: httpx.AsyncClient):
+    response = await get_tasks(client, token(ALICE))
+    assert response.status_code == 200
+
+
+async def test_scheme_word_is_case_insensitive(client: httpx.AsyncClient):
+    for scheme in ("bearer", "BEARER", "BeArEr"):
+        response = await client.get(tasks_url(ALICE),
+                                    headers={"Authorization": f"{scheme} {token(ALICE)}"})
+        assert response.status_code == 200, scheme
+
+
+@pytest.mark.parametrize(("name", "bad_token", "code"), [
+    ("wrong secret", lambda: token(ALICE, secret="another-secret-" + "x" * 40), "UNAUTHENTICATED"),
+    ("expired", lambda: token(ALICE, ttl=-120), "TOKEN_EXPIRED"),
+    ("no exp", lambda: hs256({"sub": ALICE, "iat": _now()}), "UNAUTHENTICATED"),
+    ("nbf in the future", lambda: hs256(claims(nbf=_now() + 600)), "UNAUTHENTICATED"),
+    ("iat in the future", lambda: hs256(claims(iat=_now() + 600)), "UNAUTHENTICATED"),
+    ("alg none", lambda: _b64(b'{"alg":"none"}') + "." + _b64(json.dumps(claims()).encode()) + ".",
+     "UNAUTHENTICATED"),
+    ("unsigned", lambda: hs256(claims()).rsplit(".", 1)[0] + ".", "UNAUTHENTICATED"),
+    ("HS512", lambda: _hs512(claims()), "UNAUTHENTICATED"),
+    ("no user id", lambda: hs256({"iat": _now(), "exp": _now() + 60}), "UNAUTHENTICATED"),
+    ("empty sub", lambda: hs256(claims(sub="")), "UNAUTHENTICATED"),
+    ("300-character sub", lambda: hs256(claims(sub="u" * 300)), "UNAUTHENTICATED"),
+    ("numeric sub", lambda: hs256(claims(sub=12345)), "UNAUTHENTICATED"),
+    ("JSON array payload", lambda: hs256([ALICE]), "UNAUTHENTICATED"),
+    ("invalid base64", lambda: "!!!.@@@.###", "UNAUTHENTICATED"),
+    ("not a JWT", lambda: "garbage", "UNAUTHENTICATED"),
+    ("20 KB token", lambda: hs256(claims(padding="x" * 20_000)), "UNAUTHENTICATED"),
+    ("edited payload", lambda: _edit_payload(token(ALICE), sub="bob"), "UNAUTHENTICATED"),
+])
+async def test_bad_tokens_are_401(client: httpx.AsyncClient, name, bad_token, code):
+    assert_rejected(await get_tasks(client, bad_token()), code)
+
+
+def _hs512(payload: dict[str, Any]) -> str:
+    head = _b64(b'{"alg":"HS512","typ":"JWT"}')
+    body = _b64(json.dumps(payload).encode())
+    signature = hmac.new(TEST_SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha512).digest()
+    return f"{head}.{body}.{_b64(signature)}"
+
+
+def _edit_payload(compact: str, **changes: Any) -> str:
+    head, body, signature = compact.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return ".".join([head, _b64(json.dumps({**payload, **changes}).encode()), signature])
+
+
+async def test_expired_within_leeway_is_still_accepted(client: httpx.AsyncClient):
+    response = await get_tasks(client, hs256(claims(exp=_now() - 10)))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("claim", ["id", "userId", "user_id"])
+async def test_user_id_falls_back_to_other_claims(client: httpx.AsyncClient, claim):
+    response = await get_tasks(client, hs256({claim: ALICE, "iat": _now(), "exp": _now() + 60}))
+    assert response.status_code == 200
+
+
+async def test_sub_wins_over_fallback_claims(client: httpx.AsyncClient):
+    response = await get_tasks(client, hs256(claims(id="someone-else")))
+    assert response.status_code == 200
+
+
+async def test_token_audience_is_ignored_when_none_is_configured(client: httpx.AsyncClient):
+    response = await get_tasks(client, hs256(claims(aud="https://frontend.example", iss="x")))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("headers", "challenge"), [
+    ([], "Bearer"),
+    ([("Authorization", f"Basic {_b64(b'alice:secret')}")], "Bearer"),
+    ([("Authorization", "Bearer")], 'Bearer error="invalid_request"'),
+    ([("Authorization", "Bearer    ")], 'Bearer error="invalid_request"'),
+    ([("Authorization", f"Bearer {token(ALICE)}"), ("Authorization", f"Bearer {token(ALICE)}")],
+     'Bearer error="invalid_request"'),
+])
+async def test_authorization_header_shapes(client: httpx.AsyncClient, headers, challenge):
+    response = await client.get(tasks_url(ALICE), headers=headers)
+    assert_error(response, 401, "UNAUTHENTICATED")
+    assert response.headers["www-authenticate"] == challenge
+
+
+async def test_token_in_query_string_or_cookie_does_not_authenticate(client: httpx.AsyncClient):
+    response = await client.get(tasks_url(ALICE) + f"?access_token={token(ALICE)}&token=x",
+                                headers={"Cookie": f"better-auth.session_token={token(ALICE)}"})
+    assert_error(response, 401, "UNAUTHENTICATED")
+
+
+async def test_email_and_name_claims_reach_the_users_table(client: httpx.AsyncClient, app):
+    headers = {"Authorization": f"Bearer {token(ALICE, email='a@example.com', name='Alice')}"}
+    assert (await client.post(tasks_url(ALICE), json={"title": "x"}, headers=headers)).is_success
+    headers = {"Authorization": f"Bearer {token(ALICE, name='Alice B.')}"}
+    assert (await client.post(tasks_url(ALICE), json={"title": "y"}, headers=headers)).is_success
+    async with app.state.services.db.transaction() as session:
+        rows = (await session.execute(text("SELECT id, email, name FROM users"))).all()
+    assert [tuple(r) for r in rows] == [(ALICE, "a@example.com", "Alice B.")]
+
+
+# ---------------------------------------------------------------- issuer and audience
+
+
+@pytest.fixture
+async def strict_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    strict = settings.model_copy(update={"better_auth_url": ISSUER})
+    async with _client_for(create_app(strict)) as http:
+        yield http
+
+
+async def test_issuer_and_audience_are_checked_when_configured(strict_client):
+    good = hs256(claims(iss=ISSUER, aud=ISSUER))
+    assert (await get_tasks(strict_client, good)).status_code == 200
+    assert (await get_tasks(strict_client, hs256(claims(iss=ISSUER, aud=[ISSUER, "x"])))
+            ).status_code == 200
+    for bad in (claims(iss="https://evil.example", aud=ISSUER),
+                claims(iss=ISSUER, aud="https://evil.example"),
+                claims(iss=ISSUER), claims(aud=ISSUER)):
+        assert_rejected(await get_tasks(strict_client, hs256(bad)))
+
+
+# ---------------------------------------------------------------- JWKS (asymmetric keys)
+
+
+@asynccontextmanager
+async def _client_for(application: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=application)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+    finally:
+        await application.state.services.db.dispose()
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[JwksServer]:
+    with serve_jwks(new_key("k1", "EdDSA"), new_key("r1", "RS256"), new_key("e1", "ES256")) as s:
+        yield s
+
+
+@asynccontextmanager
+async def jwks_client(settings: Settings, server: JwksServer, **overrides: Any
+                      ) -> AsyncIterator[httpx.AsyncClient]:
+    configured = settings.model_copy(update={"better_auth_jwks_url": server.url, **overrides})
+    async with _client_for(create_app(configured)) as http:
+        yield http
+
+
+@pytest.mark.parametrize("kid", ["k1", "r1", "e1"])
+async def test_jwks_keys_verify_eddsa_rs256_and_es256_tokens(settings, jwks_server, kid):
+    key = next(k for k in jwks_server.keys if k.kid == kid)
+    async with jwks_client(settings, jwks_server) as http:
+        assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+        assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+    assert jwks_server.fetches == 1  # fetched once, then cached
+
+
+async def test_jwks_and_shared_secret_work_side_by_side(settings, jwks_server):
+    async with jwks_client(settings, jwks_server) as http:
+        assert (await get_tasks(http, jwks_server.keys[0].sign(claims()))).status_code == 200
+        assert (await get_tasks(http, token(ALICE))).status_code == 200
+
+
+async def test_key_not_in_the_jwks_is_rejected(settings, jwks_server):
+    stranger = new_key("k1", "EdDSA")  # same kid, other key: a second Better Auth instance
+    async with jwks_client(settings, jwks_server) as http:
+        assert_rejected(await get_tasks(http, stranger.sign(claims())))
+        assert_rejected(await get_tasks(http, _edit_payload(jwks_server.keys[0].sign(claims()),
+                                                            sub="bob")))
+
+
+async def test_unknown_kid_refreshes_at_most_once_per_interval(settings, jwks_server):
+    rotated = new_key("k2", "EdDSA")
+    async with jwks_client(settings, jwks_server, jwks_min_refresh_seconds=3600) as http:
+        assert (await get_tasks(http, jwks_server.keys[0].sign(claims()))).status_code == 200
+        for _ in range(5):
+            assert_rejected(await get_tasks(http, rotated.sign(claims())))
+    assert jwks_server.fetches == 1
+
+
+async def test_rotated_keys_are_picked_up_without_restart(settings, jwks_server):
+    rotated = new_key("k2", "EdDSA")
+    async with jwks_client(settings, jwks_server, jwks_min_refresh_seconds=0) as http:
+        assert (await get_tasks(http, jwks_server.keys[0].sign(claims()))).status_code == 200
+        jwks_server.keys.append(rotated)
+        assert (await get_tasks(http, rotated.sign(claims()))).status_code == 200
+    assert jwks_server.fetches == 2
+
+
+@pytest.mark.parametrize("header", [
+    {"kid": "../../etc/passwd"}, {"kid": "http://evil.example/jwks"},
+    {"jku": "http://evil.example/jwks"}, {"x5u": "http://evil.example/cert"},
+])
+async def test_hostile_key_headers_never_fetch_anything_else(settings, jwks_server, header):
+    attacker = new_key("k1", "EdDSA")
+    async with jwks_client(settings, jwks_server, jwks_min_refresh_seconds=3600) as http:
+        assert_rejected(await get_tasks(http, attacker.sign(claims(), **header)))
+    assert jwks_server.fetches <= 1
+
+
+async def test_hs256_signed_with_the_public_key_is_rejected(settings, jwks_server):
+    """Algorithm confusion: an HS256 token whose HMAC key is the published public key."""
+    public = jwks_server.keys[1].private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    configured = settings.model_copy(update={"better_auth_jwks_url": jwks_server.url,
+                                             "better_auth_secret": None})
+    async with _client_for(create_app(configured)) as http:
+        assert_rejected(await get_tasks(http, hs256(claims(), secret=public, kid="r1")))
+        assert_rejected(await get_tasks(http, hs256(claims(), secret=jwks_server.keys[0].kid)))
+
+
+async def test_asymmetric_token_is_not_checked_against_the_shared_secret(client):
+    key = new_key("k1", "EdDSA")  # no JWKS configured: only the secret
+    assert_rejected(await get_tasks(client, key.sign(claims())))
+
+
+async def test_unreachable_jwks_rejects_asymmetric_tokens_but_not_hs256(settings):
+    with serve_jwks(new_key("k1")) as server:
+        url = server.url
+    key = new_key("k1")
+    configured = settings.model_copy(update={"better_auth_jwks_url": url})
+    async with _client_for(create_app(configured)) as http:
+        assert_rejected(await get_tasks(http, key.sign(claims())))
+        assert (await get_tasks(http, token(ALICE))).status_code == 200
