@@ -1,0 +1,30 @@
+# The two commands of the README: `make run` (start) and `make test` (the whole suite).
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+PYTEST_ARGS ?=
+
+.PHONY: run test lint assets schema
+run: .venv/.synced assets
+	$(UV) run todo-api serve
+
+test: .venv/.synced assets
+	$(UV) run pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(UV) run coverage report --include='resolvers/*,auth/*' --fail-under=95
+
+lint: .venv/.synced
+	$(UV) run ruff check .
+
+schema: .venv/.synced
+	$(UV) run todo-api export-schema
+
+# GraphiQL and Swagger UI are served from pinned npm packages; without npm the API still runs.
+assets:
+	@bash web/build.sh || echo "warning: npm unavailable, /graphql and /docs will lack their assets" >&2
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
