@@ -70,7 +70,10 @@ class JwksCache:
 
 def _parse_keys(document: Any) -> dict[str | None, jwt.PyJWK]:
     keys: dict[str | None, jwt.PyJWK] = {}
-    for entry in document.get("keys", []) if isinstance(document, dict) else []:
+    entries = document.get("keys") if isinstance(document, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
         try:
             key = jwt.PyJWK.from_dict(entry)
         except (jwt.PyJWKError, jwt.InvalidKeyError, KeyError, TypeError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +13,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema at ``database_url`` to ``revision`` (blocking; creates SQLite files)."""
+    # env.py runs its own event loop; a worker thread keeps that possible even when the
+    # caller is itself inside one (an async test, a running server).
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(_upgrade, database_url, revision).result()
+
+
+def _upgrade(database_url: str, revision: str) -> None:
     if database_url.startswith("sqlite"):
         _ensure_sqlite_directory(database_url)
     config = Config()

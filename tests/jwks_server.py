@@ -44,11 +44,13 @@ def new_key(kid: str, algorithm: str = "EdDSA") -> SigningKey:
 class JwksServer:
     url: str
     keys: list[SigningKey] = field(default_factory=list)
+    extra: list[Any] = field(default_factory=list)
+    fail: bool = False
     fetches: int = 0
 
     def document(self) -> bytes:
         self.fetches += 1
-        return json.dumps({"keys": [k.public_jwk for k in self.keys]}).encode()
+        return json.dumps({"keys": [k.public_jwk for k in self.keys] + self.extra}).encode()
 
 
 @contextmanager
@@ -58,6 +60,9 @@ def serve_jwks(*keys: SigningKey) -> Iterator[JwksServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if state.fail:
+                self.send_error(503)
+                return
             body = state.document()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

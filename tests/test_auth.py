@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
@@ -282,3 +283,60 @@ async def test_unreachable_jwks_rejects_asymmetric_tokens_but_not_hs256(settings
     async with _client_for(create_app(configured)) as http:
         assert_rejected(await get_tasks(http, key.sign(claims())))
         assert (await get_tasks(http, token(ALICE))).status_code == 200
+
+
+async def test_token_without_kid_uses_the_only_key(settings):
+    key = new_key("only", "EdDSA")
+    with serve_jwks(key) as server:
+        async with jwks_client(settings, server) as http:
+            anonymous = jwt.encode(claims(), key.private, algorithm="EdDSA")
+            assert (await get_tasks(http, anonymous)).status_code == 200
+
+
+async def test_token_without_kid_is_rejected_when_keys_are_ambiguous(settings, jwks_server):
+    key = jwks_server.keys[0]
+    async with jwks_client(settings, jwks_server) as http:
+        assert_rejected(await get_tasks(http, jwt.encode(claims(), key.private, algorithm="EdDSA")))
+
+
+async def test_cached_keys_survive_a_jwks_outage(settings):
+    key = new_key("k1", "EdDSA")
+    with serve_jwks(key) as server:
+        app_settings = settings.model_copy(update={"better_auth_jwks_url": server.url,
+                                                   "jwks_min_refresh_seconds": 0})
+        application = create_app(app_settings)
+        async with _client_for(application) as http:
+            assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+            server.keys.clear()
+            server.fail = True
+            assert_rejected(await get_tasks(http, new_key("k2").sign(claims())))
+            assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+
+
+async def test_unusable_jwks_entries_are_skipped(settings):
+    key = new_key("good", "EdDSA")
+    with serve_jwks(key) as server:
+        server.extra = [{"kty": "unknown", "kid": "weird"}, {"kid": "no-type"}, "not-an-object"]
+        async with jwks_client(settings, server) as http:
+            assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+
+
+@pytest.mark.parametrize("header", [{"kid": 7}, {"alg": 5}])
+async def test_malformed_jose_headers_are_rejected(settings, jwks_server, header):
+    key = jwks_server.keys[0]
+    head = _b64(json.dumps({"alg": "EdDSA", "kid": key.kid, **header}).encode())
+    body = _b64(json.dumps(claims()).encode())
+    async with jwks_client(settings, jwks_server) as http:
+        assert_rejected(await get_tasks(http, f"{head}.{body}.{_b64(b'sig')}"))
+
+
+async def test_header_algorithm_must_match_the_keys_algorithm(settings, jwks_server):
+    """An RS256 token that names the kid of the Ed25519 key must not be accepted."""
+    rsa_key = next(k for k in jwks_server.keys if k.algorithm == "RS256")
+    forged = jwt.encode(claims(), rsa_key.private, algorithm="RS256", headers={"kid": "k1"})
+    async with jwks_client(settings, jwks_server) as http:
+        assert_rejected(await get_tasks(http, forged))
+
+
+async def test_user_id_with_nul_is_rejected(client: httpx.AsyncClient):
+    assert_rejected(await get_tasks(client, hs256(claims(sub="ali\u0000ce"))))

@@ -67,9 +67,13 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         sock.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Launch the system Chromium once per session."""
+    """Launch the system Chromium once per module.
+
+    Playwright's sync API keeps its event loop marked as running in this thread while it is
+    open; closing it with the module lets the async tests that follow run their own loop.
+    """
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
