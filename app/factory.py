@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
 from app.context import Services
+from app.devpages import install_docs
 from app.logs import configure_logging
 from app.middleware import RequestMiddleware
 from app.problems import Problem
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Multi-user tasks over REST (surfaces A, B, C) and GraphQL",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # served offline by install_docs
+        redoc_url=None,
     )
     app.state.services = services
     app.add_middleware(RequestMiddleware)
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(surface_b.router)
     app.include_router(surface_a.router)
     install_openapi(app)
+    install_docs(app)
     return app
 
 

@@ -48,13 +48,14 @@ _INTERNAL = Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
 _EXAMPLE_INVALID = ValidationFailed.single("title", "must not be empty")
 
 HEADERS: dict[str, dict[str, Any]] = {
-    "ETag": {"description": "The task's version, for If-Match", "schema": {"type": "string"},
-             "example": '"1"'},
-    "Location": {"description": "The new task's URL", "schema": {"type": "string"}},
-    "X-Total-Count": {"description": "How many tasks match, over all pages",
+    "ETag": {"description": "The task's version, for If-Match", "required": True,
+             "schema": {"type": "string"}, "example": '"1"'},
+    "Location": {"description": "The new task's URL", "required": True,
+                 "schema": {"type": "string"}},
+    "X-Total-Count": {"description": "How many tasks match, over all pages", "required": True,
                       "schema": {"type": "integer"}},
     "Link": {"description": 'The next page, as `<url>; rel="next"`, when there is one',
-             "schema": {"type": "string"}},
+             "required": False, "schema": {"type": "string"}},
 }
 
 

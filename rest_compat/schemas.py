@@ -15,11 +15,12 @@ from pydantic.json_schema import SkipJsonSchema
 
 from persistence.models import TaskPriority, TaskStatus
 
+# No nulls: FastAPI drops None values from the whole document, examples included.
 TASK_EXAMPLE = {
     "id": "3f2b8c1e-9a4d-4e5f-8b6a-0c1d2e3f4a5b", "user_id": "alice-0001", "title": "Buy milk",
-    "description": "Two litres", "completed": False, "completed_at": None, "status": "pending",
-    "priority": "medium", "due_date": "2030-01-02T09:00:00Z",
-    "created_at": "2026-01-15T10:00:00Z", "updated_at": "2026-01-15T10:00:00Z", "version": 1,
+    "description": "Two litres", "completed": True, "completed_at": "2026-01-15T11:30:00Z",
+    "status": "completed", "priority": "medium", "due_date": "2030-01-02T09:00:00Z",
+    "created_at": "2026-01-15T10:00:00Z", "updated_at": "2026-01-15T11:30:00Z", "version": 2,
 }
 
 
