@@ -136,4 +136,4 @@ def _example(errors: ErrorFormat, status: int, path: str) -> Any:
         problem = problem_for(_EXAMPLE_ERRORS[status])
     request = Request({"type": "http", "method": "GET", "path": path, "query_string": b"",
                        "headers": [], "state": {"request_id": "5d1c9e0f2a7b4c3d"}})
-    return json.loads(render_problem(problem, request, errors).body)
+    return json.loads(bytes(render_problem(problem, request, errors).body))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -45,7 +45,7 @@ def route_class(error_format: ErrorFormat) -> type[APIRoute]:
     class SurfaceRoute(APIRoute):
         surface_errors = error_format  # also read for 405s on this route's path
 
-        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
 
             async def guarded(request: Request) -> Response:
@@ -68,7 +68,7 @@ def _field_errors(problem: Problem) -> list[dict[str, str]]:
 class DetailFormat:
     """Surfaces A and C: ``{"detail", "code", "request_id"[, "errors"]}``."""
 
-    model = ErrorBody
+    model: type[BaseModel] = ErrorBody
 
     def __init__(self, validation_status: int) -> None:
         self.validation_status = validation_status
@@ -84,7 +84,7 @@ class DetailFormat:
 class EnvelopeFormat:
     """Surface B (seed 004): ``{"success": false, "error", "code", "details"}``."""
 
-    model = ErrorEnvelope
+    model: type[BaseModel] = ErrorEnvelope
 
     def __init__(self, validation_status: int) -> None:
         self.validation_status = validation_status

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import SkipJsonSchema
@@ -16,7 +16,7 @@ from pydantic.json_schema import SkipJsonSchema
 from persistence.models import TaskPriority, TaskStatus
 
 # No nulls: FastAPI drops None values from the whole document, examples included.
-TASK_EXAMPLE = {
+TASK_EXAMPLE: dict[str, Any] = {
     "id": "3f2b8c1e-9a4d-4e5f-8b6a-0c1d2e3f4a5b", "user_id": "alice-0001", "title": "Buy milk",
     "description": "Two litres", "completed": True, "completed_at": "2026-01-15T11:30:00Z",
     "status": "completed", "priority": "medium", "due_date": "2030-01-02T09:00:00Z",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.json import JSONResponse
-from persistence.models import TaskStatus
+from persistence.models import TaskRecord, TaskStatus
 from persistence.tasks import SortField, TaskFilter, TaskOrdering
 from resolvers import tasks
 from resolvers.context import Context
@@ -63,7 +63,7 @@ def _envelope(data: dict[str, Any], message: str, status_code: int = 200,
                         status_code=status_code, headers=headers)
 
 
-def _task(record: tasks.TaskRecord, message: str, status_code: int = 200, **headers: str
+def _task(record: TaskRecord, message: str, status_code: int = 200, **headers: str
           ) -> Response:
     return _envelope({"task": task_json(record)}, message, status_code,
                      {"ETag": etag(record), **headers})

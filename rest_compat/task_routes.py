@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.json import JSONResponse
+from persistence.models import TaskRecord
 from resolvers import tasks
 from resolvers.context import Context
 from resolvers.inputs import CompletionRequest, NewTask, TaskChanges
@@ -35,7 +36,7 @@ NEW_TASK_EXAMPLE = {"title": "Buy milk", "description": "Two litres", "priority"
 CHANGES_EXAMPLE = {"title": "Buy oat milk", "status": "in_progress"}
 
 
-def _task_response(record: tasks.TaskRecord, status_code: int = 200, **headers: str) -> Response:
+def _task_response(record: TaskRecord, status_code: int = 200, **headers: str) -> Response:
     return JSONResponse(task_json(record), status_code=status_code,
                         headers={"ETag": etag(record), **headers})
 

@@ -36,7 +36,8 @@ def canonical(task: Task) -> Task:
 
 
 class Door(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def create(self, client: httpx.AsyncClient, user: str, fields: Task) -> Task: ...
     async def read(self, client: httpx.AsyncClient, user: str, task_id: str) -> Task | None: ...
@@ -69,10 +70,10 @@ class PlainRest:
         if response.status_code == 404:
             return None
         assert response.status_code == 200, (self.name, response.text)
-        return self.unwrap(response.json())  # type: ignore[no-any-return]
+        return self.unwrap(response.json())
 
     async def list(self, client: httpx.AsyncClient, user: str) -> list[Task]:
-        return await self._send(client, "GET", self.url(user, None, ""), user, 200)  # type: ignore[no-any-return]
+        return await self._send(client, "GET", self.url(user, None, ""), user, 200)
 
     async def toggle(self, client: httpx.AsyncClient, user: str, task_id: str) -> Task:
         return await self._send(client, "PATCH", self.url(user, task_id, "/complete"), user, 200)
