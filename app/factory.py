@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
 from app.context import Services
+from app.devpages import install_docs
 from app.logs import configure_logging
 from app.middleware import RequestMiddleware
 from app.problems import Problem
@@ -17,8 +18,9 @@ from app.settings import Settings, load_settings
 from auth.jwks import JwksCache
 from auth.verifier import TokenPolicy, TokenVerifier
 from persistence.database import Database
-from rest_compat import surface_a
-from rest_compat.routing import DetailFormat, render_problem
+from rest_compat import surface_a, surface_b, surface_c
+from rest_compat.openapi import install_openapi
+from rest_compat.routing import DetailFormat, render_problem, surface_errors
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
 
@@ -60,12 +62,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Multi-user tasks over REST (surfaces A, B, C) and GraphQL",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # served offline by install_docs
+        redoc_url=None,
     )
     app.state.services = services
     app.add_middleware(RequestMiddleware)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(health.router)
+    # C and B first: their literal segments (/api/tasks, /api/v1) must win over A's {user_id}.
+    app.include_router(surface_c.router)
+    app.include_router(surface_b.router)
     app.include_router(surface_a.router)
+    install_openapi(app)
+    install_docs(app)
     return app
 
 
@@ -75,4 +84,4 @@ async def _http_error(request: Request, error: Exception) -> Response:
     codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
     problem = Problem(error.status_code, codes.get(error.status_code, "HTTP_ERROR"),
                       str(error.detail), headers=dict(error.headers or {}))
-    return render_problem(problem, request, _FALLBACK_ERRORS)
+    return render_problem(problem, request, surface_errors(request, _FALLBACK_ERRORS))

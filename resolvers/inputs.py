@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -58,6 +58,18 @@ def _not_null(value: Any) -> Any:
     return value
 
 
+def _never_null(*names: str) -> Callable[[dict[str, Any]], None]:
+    """A JSON schema edit: ``names`` may be left out but never sent as null (see _not_null)."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            prop = schema["properties"][name]
+            prop["anyOf"] = [option for option in prop["anyOf"] if option != {"type": "null"}]
+            prop.pop("default", None)
+
+    return edit
+
+
 DueDate = Annotated[datetime | None, BeforeValidator(_not_a_number)]
 
 
@@ -98,12 +110,17 @@ class NewTask(_TaskFields):
     title: StrictStr
 
 
+_NOT_NULL_IF_SENT = ("title", "status", "priority", "completed")
+
+
 class TaskChanges(_TaskFields):
     """A partial update: only the fields the client sent (see ``sent``)."""
 
+    model_config = ConfigDict(json_schema_extra=_never_null(*_NOT_NULL_IF_SENT))
+
     title: StrictStr | None = None
 
-    @field_validator("title", "status", "priority", "completed", mode="before")
+    @field_validator(*_NOT_NULL_IF_SENT, mode="before")
     @classmethod
     def _required_if_sent(cls, value: Any) -> Any:
         return _not_null(value)
@@ -116,7 +133,7 @@ class TaskChanges(_TaskFields):
 class CompletionRequest(BaseModel):
     """A body for the completion endpoint: an explicit state, or nothing (toggle)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_never_null("completed"))
 
     completed: StrictBool | None = None
 

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.context import request_context
 from app.problems import PayloadTooLarge
 from persistence.models import TaskPriority, TaskRecord, TaskStatus
 from persistence.tasks import SortField, TaskFilter, TaskOrdering
+from resolvers import tasks
+from resolvers.context import Context
 from resolvers.errors import ValidationFailed
 from resolvers.tasks import TaskPage, TaskQuery
 
 MAX_OFFSET = 1_000_000_000
 SORT_ALIASES = {"created": SortField.CREATED_AT}
+
+
+async def own_context(
+    user_id: Annotated[str, Path(max_length=255, description="The caller's user id")],
+    ctx: Annotated[Context, Depends(request_context)],
+) -> Context:
+    """The caller's context, once the path is known to name the caller (else 403)."""
+    tasks.ensure_own_path(ctx, user_id)
+    return ctx
+
+
+def created_location(request: Request, record: TaskRecord) -> str:
+    """The new task's URL: the collection that was posted to, then its id."""
+    return quote(f"{request.scope['path']}/{record.id}")  # scope path: decoded, slash stripped
 
 
 async def read_body(request: Request) -> bytes | None:

@@ -1,0 +1,139 @@
+"""What the REST surfaces publish about themselves: security, bodies, headers, error responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request, Security
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel
+
+from app.problems import PayloadTooLarge, Problem, RateLimited, problem_for
+from auth.errors import AuthenticationError, AuthFailure
+from persistence.errors import DatabaseUnavailable
+from resolvers.errors import Forbidden, StaleVersion, TaskNotFound, ValidationFailed
+from rest_compat.routing import ErrorFormat, render_problem
+
+BEARER = HTTPBearer(
+    scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False,
+    description="A JWT from Better Auth (or signed with BETTER_AUTH_SECRET); the user is `sub`.",
+)
+SECURED = [Security(BEARER)]
+"""Router dependencies that declare the bearer scheme; authentication itself is request_context."""
+
+ALWAYS = (401, 429, 500, 503)
+_DESCRIPTIONS = {
+    400: "Validation error: malformed JSON, wrong types, broken rules or bad query parameters",
+    401: "Missing, malformed, badly signed or expired token",
+    403: "The path names another user",
+    404: "No such task for this user",
+    412: "If-Match does not match the task's current version",
+    413: "The request body is over the size limit",
+    422: "Validation error: malformed JSON, wrong types, broken rules or bad parameters",
+    429: "Rate limit exceeded; see Retry-After",
+    500: "Unexpected error (details are logged, never returned)",
+    503: "The database is unavailable; see Retry-After",
+}
+_EXAMPLE_ERRORS: dict[int, Exception] = {
+    401: AuthenticationError(AuthFailure.BAD_SIGNATURE),
+    403: Forbidden("bob-0002"),
+    404: TaskNotFound("3f2b8c1e-9a4d-4e5f-8b6a-0c1d2e3f4a5b"),
+    412: StaleVersion(2),
+    413: PayloadTooLarge(),
+    429: RateLimited({"Retry-After": "30"}),
+    503: DatabaseUnavailable(),
+}
+_INTERNAL = Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
+_EXAMPLE_INVALID = ValidationFailed.single("title", "must not be empty")
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {"description": "The task's version, for If-Match", "required": True,
+             "schema": {"type": "string"}, "example": '"1"'},
+    "Location": {"description": "The new task's URL", "required": True,
+                 "schema": {"type": "string"}},
+    "X-Total-Count": {"description": "How many tasks match, over all pages", "required": True,
+                      "schema": {"type": "integer"}},
+    "Link": {"description": 'The next page, as `<url>; rel="next"`, when there is one',
+             "required": False, "schema": {"type": "string"}},
+}
+
+
+def error_responses(errors: ErrorFormat, *statuses: int, path: str) -> dict[int | str, Any]:
+    """OpenAPI responses for ``statuses`` (and those every operation can return), with examples."""
+    return {status: {"model": errors.model, "description": _DESCRIPTIONS[status],
+                     "content": {"application/json": {"example": _example(errors, status, path)}}}
+            for status in sorted({*statuses, *ALWAYS})}
+
+
+def success(status: int, model: Any, description: str, *headers: str
+            ) -> dict[int | str, Any]:
+    """The OpenAPI response of a success, with the headers it carries."""
+    return {status: {"model": model, "description": description,
+                     "headers": {name: HEADERS[name] for name in headers}}}
+
+
+def json_body(model: type[BaseModel], example: dict[str, Any], *, required: bool = True,
+              description: str | None = None) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its JSON body itself (validated by ``model``)."""
+    body: dict[str, Any] = {"required": required, "content": {"application/json": {
+        "schema": inline_schema(model), "example": example}}}
+    if description:
+        body["description"] = description
+    return {"requestBody": body}
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema with its local ``$defs`` inlined (it sits inside an operation)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[1]])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    return resolve(schema)  # type: ignore[no-any-return]
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Drop FastAPI's default 422 response: no surface sends that body (each has its own)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _drop_default_validation(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _drop_default_validation(schema: dict[str, Any]) -> None:
+    default = {"$ref": "#/components/schemas/HTTPValidationError"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.get("422", {}).get("content", {}).get(
+                    "application/json", {}).get("schema") == default:
+                del responses["422"]
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+
+
+def _example(errors: ErrorFormat, status: int, path: str) -> Any:
+    """A real error body for ``status``, rendered by the surface's own format."""
+    if status == errors.validation_status:
+        problem = problem_for(_EXAMPLE_INVALID, validation_status=status)
+    elif status == 500:
+        problem = _INTERNAL
+    else:
+        problem = problem_for(_EXAMPLE_ERRORS[status])
+    request = Request({"type": "http", "method": "GET", "path": path, "query_string": b"",
+                       "headers": [], "state": {"request_id": "5d1c9e0f2a7b4c3d"}})
+    return json.loads(bytes(render_problem(problem, request, errors).body))

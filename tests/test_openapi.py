@@ -1,0 +1,225 @@
+"""/openapi.json tells the truth: real responses of every REST operation validate against it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator, ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from tests.support import ALICE, BOB, auth, make_task
+
+pytestmark = pytest.mark.anyio
+
+SPEC = "urn:todo-api:openapi"
+UNTRIGGERABLE = {"429", "500", "503"}  # rate limits, crashes and outages: not cheap to cause here
+SURFACE_PREFIXES = ("/api/{user_id}/tasks", "/api/v1/{user_id}/tasks", "/api/tasks")
+TOO_LARGE = b'{"title": "big", "description": "' + b"x" * (1024 * 1024) + b'"}'
+
+
+class Published:
+    """The document served at /openapi.json, and checks of real responses against it."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        self.registry: Registry = Registry().with_resource(SPEC, resource)
+
+    def operations(self) -> list[tuple[str, str, dict[str, Any]]]:
+        return [(template, method, operation)
+                for template, methods in self.document["paths"].items()
+                if template.startswith(SURFACE_PREFIXES)
+                for method, operation in methods.items()]
+
+    def validate(self, instance: Any, pointer: str) -> None:
+        """``instance`` is valid against the schema at ``pointer`` in the document."""
+        validator = Draft202012Validator({"$ref": f"{SPEC}#{pointer}"}, registry=self.registry,
+                                         format_checker=Draft202012Validator.FORMAT_CHECKER)
+        validator.validate(instance)
+
+    def check(self, template: str, method: str, response: httpx.Response) -> None:
+        """The response's status is documented for the operation, and its body has that schema."""
+        responses = self.document["paths"][template][method]["responses"]
+        status = str(response.status_code)
+        assert status in responses, f"{method} {template} answered undocumented {status}"
+        documented = responses[status]
+        for name, header in documented.get("headers", {}).items():
+            if header.get("required"):
+                assert name.lower() in response.headers, (method, template, name)
+        if "content" not in documented:
+            assert response.content == b""
+            return
+        path = template.replace("~", "~0").replace("/", "~1")
+        self.validate(response.json(),
+                      f"/paths/{path}/{method}/responses/{status}/content/application~1json/schema")
+
+
+@pytest.fixture
+async def published(client: httpx.AsyncClient) -> Published:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    return Published(response.json())
+
+
+# ---------------------------------------------------------------- the document itself
+
+
+async def test_every_operation_has_tag_id_security_and_error_responses(published: Published):
+    operations = published.operations()
+    assert len(operations) == 18  # six operations on each of surfaces A, B and C
+    ids = [operation["operationId"] for _, _, operation in operations]
+    assert len(set(ids)) == len(ids)
+    assert {i[0] for i in ids} == {"a", "b", "c"}
+    for template, method, operation in operations:
+        assert len(operation["tags"]) == 1, (method, template)
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert operation["summary"]
+        statuses = set(operation["responses"])
+        assert {"401", "429", "500", "503"} <= statuses, (method, template)
+        assert any(s.startswith("2") for s in statuses)
+        if "{user_id}" in template:
+            assert "403" in statuses
+        if "{task_id}" in template:
+            assert "404" in statuses
+    tags = {operation["tags"][0] for *_, operation in operations}
+    assert len(tags) == 3
+
+
+async def test_security_scheme_is_bearer_jwt_and_health_stays_open(published: Published):
+    schemes = published.document["components"]["securitySchemes"]
+    assert schemes == {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                      "description": schemes["bearerAuth"]["description"]}}
+    for path in ("/health", "/ready"):
+        assert "security" not in published.document["paths"][path]["get"]
+
+
+async def test_error_responses_use_each_surfaces_schema(published: Published):
+    expected = {"a": "ErrorBody", "b": "ErrorEnvelope", "c": "ErrorBody"}
+    validation = {"a": "400", "b": "422", "c": "422"}
+    for _, _, operation in published.operations():
+        surface = operation["operationId"][0]
+        for status, response in operation["responses"].items():
+            if status.startswith(("4", "5")):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": f"#/components/schemas/{expected[surface]}"}
+                assert response["content"]["application/json"]["example"]["code"]
+        wrong = {"400", "422"} - {validation[surface]}
+        assert not wrong & set(operation["responses"]), operation["operationId"]
+    assert "HTTPValidationError" not in published.document["components"]["schemas"]
+
+
+async def test_examples_validate_against_their_schemas(published: Published):
+    for template, method, operation in published.operations():
+        path = f"/paths/{template.replace('/', '~1')}/{method}"
+        if "requestBody" in operation:
+            media = operation["requestBody"]["content"]["application/json"]
+            published.validate(media["example"], f"{path}/requestBody/content/application~1json"
+                                                 "/schema")
+        for status, response in operation["responses"].items():
+            media = response.get("content", {}).get("application/json", {})
+            if "example" in media:
+                published.validate(media["example"],
+                                   f"{path}/responses/{status}/content/application~1json/schema")
+    task_schema = published.document["components"]["schemas"]["Task"]
+    for example in task_schema["examples"]:
+        published.validate(example, "/components/schemas/Task")
+
+
+async def test_docs_page_is_served_offline(client: httpx.AsyncClient):
+    response = await client.get("/docs")
+    assert response.status_code == 200
+    assert "/openapi.json" in response.text
+    assert "cdn" not in response.text.lower()
+
+
+# ---------------------------------------------------------------- real responses
+
+
+def _validation_trigger(template: str, method: str, operation: dict[str, Any]
+                        ) -> dict[str, Any]:
+    """A request the operation answers with its validation status, read from its parameters."""
+    parameters = {p["name"]: p for p in operation.get("parameters", [])}
+    if parameters.get("task_id", {}).get("schema", {}).get("format") == "uuid":
+        return {"task_id": "not-a-uuid"}
+    if method in ("post", "put"):
+        return {"json": {"title": ""}}
+    if method == "patch":
+        return {"json": {"completed": "yes"}}
+    if "{task_id}" not in template:
+        return {"query": "?limit=0"}
+    return {"user_id": "u" * (parameters["user_id"]["schema"]["maxLength"] + 1)}
+
+
+async def _call(client: httpx.AsyncClient, template: str, method: str, *, user_id: str = ALICE,
+                task_id: str | None = None, token_user: str | None = ALICE, query: str = "",
+                **kwargs: Any) -> httpx.Response:
+    if task_id is None and "{task_id}" in template:
+        task_id = (await make_task(client, ALICE))["id"]
+    url = template.replace("{user_id}", user_id).replace("{task_id}", task_id or "") + query
+    headers = {**(auth(token_user) if token_user else {}), **kwargs.pop("headers", {})}
+    if method in ("post", "put") and "json" not in kwargs and "content" not in kwargs:
+        kwargs["json"] = {"title": "valid"}
+    return await client.request(method.upper(), url, headers=headers, **kwargs)
+
+
+async def _trigger(client: httpx.AsyncClient, template: str, method: str,
+                   operation: dict[str, Any], status: str) -> httpx.Response:
+    """A real request that the operation answers with ``status``."""
+    match status:
+        case "401":
+            return await _call(client, template, method, token_user=None)
+        case "403":
+            return await _call(client, template, method, user_id=BOB)
+        case "404":
+            return await _call(client, template, method, task_id=str(uuid.uuid4()))
+        case "400" | "422":
+            trigger = _validation_trigger(template, method, operation)
+            return await _call(client, template, method, **trigger)
+        case "412":
+            return await _call(client, template, method, headers={"If-Match": '"99"'})
+        case "413":
+            return await _call(client, template, method, content=TOO_LARGE)
+    return await _call(client, template, method)
+
+
+async def test_real_responses_match_the_published_schemas(client: httpx.AsyncClient,
+                                                          published: Published):
+    exercised = 0
+    for template, method, operation in published.operations():
+        for status in sorted(set(operation["responses"]) - UNTRIGGERABLE):
+            response = await _trigger(client, template, method, operation, status)
+            assert str(response.status_code) == status, (operation["operationId"], response.text)
+            published.check(template, method, response)
+            exercised += 1
+    assert exercised >= 18 * 4
+
+
+async def test_a_full_page_with_link_header_matches_the_schema(client: httpx.AsyncClient,
+                                                               published: Published):
+    for _ in range(3):
+        await make_task(client, ALICE, description="d", due_date="2030-01-01T00:00:00Z",
+                        completed=True)
+    for template in SURFACE_PREFIXES:
+        response = await _call(client, template, "get", query="?limit=2")
+        assert response.status_code == 200
+        published.check(template, "get", response)
+
+
+async def test_undocumented_status_is_caught(published: Published):
+    request = httpx.Request("GET", "http://testserver/api/tasks")
+    teapot = httpx.Response(418, json={}, request=request)
+    with pytest.raises(AssertionError, match="undocumented 418"):
+        published.check("/api/tasks", "get", teapot)
+
+
+async def test_undocumented_field_is_caught(client: httpx.AsyncClient, published: Published):
+    await make_task(client, ALICE)
+    response = await _call(client, "/api/tasks", "get")
+    tampered = httpx.Response(200, json=[{**response.json()[0], "secret": 1}],
+                              headers={"X-Total-Count": "1"}, request=response.request)
+    with pytest.raises(ValidationError, match="secret"):
+        published.check("/api/tasks", "get", tampered)
