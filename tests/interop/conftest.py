@@ -23,12 +23,8 @@ from sqlalchemy import text
 from app.factory import create_app
 from app.settings import Settings
 
-from .better_auth_harness import (
-    DEFAULT_PG_DSN,
-    BetterAuthServer,
-    SupportedAlg,
-    ensure_node_modules,
-)
+from . import better_auth_harness
+from .better_auth_harness import DEFAULT_PG_DSN, BetterAuthServer, SupportedAlg
 from .better_auth_harness import running_better_auth as _running_better_auth
 from .surfaces import Caller
 
@@ -37,13 +33,17 @@ PASSWORD = "correct-horse-battery-1"
 SHARED_SECRET = "nextjs-shared-secret-Zq8v1Lm4Xw7Rt2Kp9Yb3Nc6Hd0"
 
 
-@pytest.fixture(scope="session")
-def node_modules() -> None:
+def require_node_modules() -> None:
     """Better Auth and jose from npm; a run that cannot install them fails, it never skips."""
     try:
-        ensure_node_modules()
+        better_auth_harness.ensure_node_modules()
     except RuntimeError as error:
         pytest.fail(f"Better Auth interop suite cannot run: {error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> None:
+    require_node_modules()
 
 
 def _drop_database(name: str) -> None:
@@ -128,7 +128,7 @@ def make_settings(database_url: str, **options: Any) -> Settings:
                             "better_auth_url": None, "jwt_issuer": None, "jwt_audience": None}
     return Settings(
         app_env="development", database_url=database_url, db_pool_size=5, db_max_overflow=5,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         **(auth | options),
     ).validated()
 

@@ -118,12 +118,11 @@ def rest_reply(response: httpx.Response, success: int, owner: str | None = None)
     return Reply(result)
 
 
-@dataclass(frozen=True)
 class SurfaceA:
     """Contract section 4: ``/api/{user_id}/tasks``."""
 
-    name: str = "A"
-    names_user_in_path: bool = True
+    name = "A"
+    names_user_in_path = True
 
     @staticmethod
     def _url(caller: Caller, path_user: str | None, task_id: str | None = None) -> str:
