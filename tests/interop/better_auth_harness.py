@@ -223,6 +223,15 @@ class BetterAuthServer:
                 raise BetterAuthError(f"no set-auth-jwt header (body: {response.text})")
             return token
 
+    def session_user(self, session_token: str) -> dict[str, Any]:
+        """GET /get-session: the signed-in user, as a Next.js route sees it via getSession."""
+        with self._client() as client:
+            response = client.get(
+                "/get-session", headers={"authorization": f"Bearer {session_token}"}
+            )
+            user: dict[str, Any] = _check(response, "GET /get-session").json()["user"]
+            return user
+
     def jwt_for(
         self,
         email: str,
