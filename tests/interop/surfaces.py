@@ -167,5 +167,86 @@ class SurfaceA:
         return rest_reply(response, 204, caller.user_id)
 
 
+
+
+class SurfaceC(SurfaceA):
+    """Contract section 7: ``/api/tasks``, the user taken from the token."""
+
+    name = "C"
+    names_user_in_path = False
+
+    @staticmethod
+    def _url(caller: Caller, path_user: str | None, task_id: str | None = None) -> str:
+        return f"/api/tasks/{task_id}" if task_id else "/api/tasks"
+
+
+def envelope_reply(response: httpx.Response, success: int, owner: str) -> Reply:
+    """A surface B answer: ``{"success": true, "data": …}`` or its error envelope."""
+    where = f"{response.request.method} {response.request.url.path}"
+    body = response.json()
+    if response.status_code == success:
+        assert body["success"] is True, where
+        data = body["data"]
+        if "tasks" in data:
+            assert all(task["user_id"] == owner for task in data["tasks"]), where
+            return Reply(Result.OK, task_ids=[task["id"] for task in data["tasks"]])
+        if "task" in data:
+            assert data["task"]["user_id"] == owner, where
+            return Reply(Result.OK, task=rest_task(data["task"]))
+        assert data == {}, where
+        return Reply(Result.OK)
+    assert body["success"] is False, where
+    result = REST_ERRORS.get((response.status_code, body.get("code")))
+    assert result is not None, f"{where}: unexpected {response.status_code} {response.text}"
+    assert body["details"]["request_id"] == response.headers["x-request-id"], where
+    return Reply(result)
+
+
+class SurfaceB:
+    """Contract section 6: ``/api/v1/{user_id}/tasks`` with seed 004's envelopes."""
+
+    name = "B"
+    names_user_in_path = True
+
+    @staticmethod
+    def _url(caller: Caller, path_user: str | None, task_id: str | None = None) -> str:
+        base = f"/api/v1/{path_user or caller.user_id}/tasks"
+        return f"{base}/{task_id}" if task_id else base
+
+    async def create(self, http: httpx.AsyncClient, caller: Caller, title: str, *,
+                     path_user: str | None = None) -> Reply:
+        response = await http.post(self._url(caller, path_user), json={"title": title},
+                                   headers=caller.headers)
+        return envelope_reply(response, 201, caller.user_id)
+
+    async def list(self, http: httpx.AsyncClient, caller: Caller, *,
+                   path_user: str | None = None) -> Reply:
+        response = await http.get(self._url(caller, path_user), headers=caller.headers)
+        return envelope_reply(response, 200, caller.user_id)
+
+    async def get(self, http: httpx.AsyncClient, caller: Caller, task_id: str, *,
+                  path_user: str | None = None) -> Reply:
+        response = await http.get(self._url(caller, path_user, task_id), headers=caller.headers)
+        return envelope_reply(response, 200, caller.user_id)
+
+    async def update(self, http: httpx.AsyncClient, caller: Caller, task_id: str, title: str, *,
+                     path_user: str | None = None) -> Reply:
+        response = await http.put(self._url(caller, path_user, task_id), json={"title": title},
+                                  headers=caller.headers)
+        return envelope_reply(response, 200, caller.user_id)
+
+    async def complete(self, http: httpx.AsyncClient, caller: Caller, task_id: str, *,
+                       path_user: str | None = None) -> Reply:
+        url = self._url(caller, path_user, task_id) + "/complete"
+        response = await http.patch(url, headers=caller.headers)  # B always toggles
+        return envelope_reply(response, 200, caller.user_id)
+
+    async def delete(self, http: httpx.AsyncClient, caller: Caller, task_id: str, *,
+                     path_user: str | None = None) -> Reply:
+        response = await http.delete(self._url(caller, path_user, task_id),
+                                     headers=caller.headers)
+        return envelope_reply(response, 200, caller.user_id)
+
+
 #: Every surface the interop suite drives; each test runs once per entry.
-SURFACES: tuple[Surface, ...] = (SurfaceA(),)
+SURFACES: tuple[Surface, ...] = (SurfaceA(), SurfaceB(), SurfaceC())
