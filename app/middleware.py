@@ -8,9 +8,10 @@ import time
 import uuid
 from typing import Any
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from app import metrics
 from app.logs import request_fields
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access = logging.getLogger("todo_api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from limits.storage import storage_from_string
 
 logger = logging.getLogger("todo_api.ratelimit")
 

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.ratelimit import parse_limit, storage_uri
@@ -130,7 +130,12 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; in development, fill in a local secret."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        raise ConfigError(f"{name} {error['msg'][:1].lower()}{error['msg'][1:]}") from None
     needs_dev_secret = not (settings.better_auth_secret or settings.better_auth_jwks_url)
     if needs_dev_secret and not settings.is_production:
         settings = settings.model_copy(update={"better_auth_secret": _dev_secret()})
