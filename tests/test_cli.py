@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
 from app.settings import Settings
+from tests.conftest import PG_HOST, PG_PORT, PG_USER
 from tests.processes import ROOT
 
 STRONG_SECRET = "Zq8-vR2#kP0wLm5!xT7uNc3$yH9bGd1@"
@@ -86,3 +88,21 @@ def test_token_prints_a_token_for_the_user(environment: pytest.MonkeyPatch, caps
     assert main(["token", "user-7"]) == 0
     printed = capsys.readouterr().out.strip()
     assert printed.count(".") == 2
+
+
+def test_replicas_migrating_at_once_both_succeed(tmp_path: Path):
+    name = f"todo_migrate_{uuid.uuid4().hex[:10]}"
+    admin = ["psql", "-h", PG_HOST, "-p", PG_PORT, "-U", PG_USER, "-d", "postgres", "-qc"]
+    subprocess.run([*admin, f"CREATE DATABASE {name}"], check=True, timeout=60)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "BETTER_AUTH_SECRET": STRONG_SECRET,
+           "DATABASE_URL": f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"}
+    try:
+        replicas = [subprocess.Popen([sys.executable, "-m", "app.cli", "migrate"], cwd=tmp_path,
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                    for _ in range(2)]
+        outcomes = [(p.wait(timeout=120), p.stderr.read().decode()) for p in replicas
+                    if p.stderr is not None]
+    finally:
+        subprocess.run([*admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True,
+                       timeout=60)
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
