@@ -45,7 +45,7 @@ def wait_until(check: Any, *, seconds: float = 20.0, what: str = "condition") ->
 class Service:
     """``todo-api serve`` in its own process, logging JSON lines to a file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -53,7 +53,8 @@ class Service:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
         environment |= {"APP_ENV": "development", "BETTER_AUTH_SECRET": TEST_SECRET, **env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--port", str(self.port)],
+            [sys.executable, "-m", "app.cli", "serve", "--no-migrate", "--port", str(self.port),
+             "--workers", str(workers)],
             cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
         )
         wait_until(self._healthy, what=f"the service on port {self.port}")
@@ -78,8 +79,8 @@ class Service:
 
 
 @contextmanager
-def service(env: dict[str, str], log_path: Path) -> Iterator[Service]:
-    running = Service(env, log_path)
+def service(env: dict[str, str], log_path: Path, workers: int = 1) -> Iterator[Service]:
+    running = Service(env, log_path, workers)
     try:
         yield running
     finally:

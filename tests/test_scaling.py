@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from persistence.migrate import upgrade
 from tests.processes import RedisServer, Service, service, wait_until
@@ -81,3 +82,16 @@ def test_redis_outage_fails_open_and_limiting_resumes(database_file: str, tmp_pa
     errors = [line for line in logs if line["message"].startswith("rate limit storage unavailable")]
     assert len(errors) == 2  # once per process, not once per request
     assert sum(line["message"].startswith("rate limit storage is back") for line in logs) == 2
+
+
+def test_metrics_add_up_every_worker(database_file: str, tmp_path: Path):
+    env = {"DATABASE_URL": database_file, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    with service(env, tmp_path / "workers.log", workers=2) as server:
+        for _ in range(20):
+            httpx.get(f"{server.url}/health", timeout=10)
+        text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    [health] = [s for s in families["todo_api_http_requests"].samples
+                if s.name.endswith("_total") and s.labels["route"] == "/health"]
+    assert health.value == 21  # ours and the one start-up poll that succeeded, from both workers
+    assert "todo_api_db_pool_connections_in_use" in families
