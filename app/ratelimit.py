@@ -78,8 +78,8 @@ class RateLimiter:
         self.storage: Storage = storage_from_string(uri, **options)  # type: ignore[assignment]
         self._strategy = MovingWindowRateLimiter(self.storage)
         base = self.storage.base_exceptions
-        self._failures = (StorageError, OSError, TimeoutError,
-                          *(base if isinstance(base, tuple) else (base,)))
+        self._failures: tuple[type[BaseException], ...] = (
+            StorageError, OSError, TimeoutError, *(base if isinstance(base, tuple) else (base,)))
         self._skip_until = 0.0
         self._last_logged = -math.inf
         self._failing = False
