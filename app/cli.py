@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.settings import ConfigError, Settings, load_settings
 
@@ -80,10 +82,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         _migrate(settings, args)
     if not settings.is_production:
         _print_dev_banner(settings, args.host, args.port)
+    if settings.prometheus_multiproc_dir:
+        _prepare_metrics_dir(Path(settings.prometheus_multiproc_dir))
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=None if args.reload else args.workers, reload=args.reload,
-                log_config=None, access_log=False, proxy_headers=settings.is_production)
+                log_config=None, access_log=False, proxy_headers=settings.is_production,
+                forwarded_allow_ips=settings.forwarded_allow_ips)
     return 0
+
+
+def _prepare_metrics_dir(directory: Path) -> None:
+    """An empty directory for the workers' metric files, named for prometheus_client."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # samples of an earlier run would be added in
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def _print_dev_banner(settings: Settings, host: str, port: int) -> None:

@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import health
+from app import health, metrics
 from app.context import Services
 from app.devpages import install_docs
 from app.logs import configure_logging
 from app.middleware import RequestMiddleware
 from app.problems import Problem
+from app.ratelimit import RateLimiter
 from app.settings import Settings, load_settings
 from auth.jwks import JwksCache
 from auth.verifier import TokenPolicy, TokenVerifier
@@ -23,6 +25,9 @@ from rest_compat.openapi import install_openapi
 from rest_compat.routing import DetailFormat, render_problem, surface_errors
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
+CORS_MAX_AGE_SECONDS = 600
+EXPOSED_HEADERS = ["ETag", "Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After",
+                   "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
 
 
 def build_services(settings: Settings) -> Services:
@@ -41,7 +46,10 @@ def build_services(settings: Settings) -> Services:
     secret = settings.better_auth_secret.get_secret_value() if settings.better_auth_secret else None
     policy = TokenPolicy(issuer=settings.issuer, audience=settings.audience,
                          leeway_seconds=settings.jwt_leeway_seconds)
-    return Services(settings=settings, db=database,
+    limiter = RateLimiter(per_user=settings.rate_limit, per_address=settings.rate_limit_anonymous,
+                          storage_url=settings.rate_limit_storage_url,
+                          key_prefix=settings.rate_limit_key_prefix)
+    return Services(settings=settings, db=database, rate_limiter=limiter,
                     verifier=TokenVerifier(secret=secret, jwks=jwks, policy=policy))
 
 
@@ -66,9 +74,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
-    app.add_middleware(RequestMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+            expose_headers=EXPOSED_HEADERS, max_age=CORS_MAX_AGE_SECONDS,
+        )
+    app.add_middleware(RequestMiddleware)  # added last: outermost, so it sees every response
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     # C and B first: their literal segments (/api/tasks, /api/v1) must win over A's {user_id}.
     app.include_router(surface_c.router)
     app.include_router(surface_b.router)

@@ -10,6 +10,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
+from app.logs import request_fields
+
 access = logging.getLogger("todo_api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _SECURITY_HEADERS = (
@@ -32,7 +35,9 @@ class RequestMiddleware:
         if len(path) > 1 and path.endswith("/"):  # accepted as is, never redirected
             scope["path"] = path.rstrip("/") or "/"
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        fields = request_fields.set({"request_id": request_id, "path": scope["path"]})
         started = time.perf_counter()
         status = 500
 
@@ -40,13 +45,15 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = _with_headers(message.get("headers", []), request_id)
+                extra = {"x-request-id": request_id, **state.get("rate_limit_headers", {})}
+                message["headers"] = _with_headers(message.get("headers", []), extra)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
             _log_request(scope, status, time.perf_counter() - started, request_id)
+            request_fields.reset(fields)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -57,9 +64,11 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-def _with_headers(headers: list[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
+def _with_headers(headers: list[tuple[bytes, bytes]], values: dict[str, str]
+                  ) -> list[tuple[bytes, bytes]]:
     present = {name.lower() for name, _ in headers}
-    extra = [(b"x-request-id", request_id.encode())]
+    extra = [(name.lower().encode(), value.encode()) for name, value in values.items()
+             if name.lower().encode() not in present]
     extra += [(name, value) for name, value in _SECURITY_HEADERS if name not in present]
     if b"cache-control" not in present:
         extra.append((b"cache-control", b"no-store"))
@@ -67,13 +76,17 @@ def _with_headers(headers: list[tuple[bytes, bytes]], request_id: str) -> list[t
 
 
 def _log_request(scope: Scope, status: int, seconds: float, request_id: str) -> None:
-    route = scope.get("route")
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
     state: dict[str, Any] = scope.get("state", {})
+    metrics.observe_request(scope["method"], route, status, seconds)
+    services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+    if services is not None:
+        metrics.POOL_IN_USE.set(services.db.connections_in_use())
     access.info(
         "request",
         extra={
             "method": scope["method"],
-            "route": getattr(route, "path", None) or "unmatched",
+            "route": route,
             "status": status,
             "duration_ms": round(seconds * 1000, 2),
             "request_id": request_id,

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 
 from fastapi.exceptions import RequestValidationError
 
+from app.metrics import AUTH_FAILURES
 from auth.errors import AuthenticationError
 from persistence.errors import DatabaseUnavailable
 from resolvers.errors import FieldError, Forbidden, StaleVersion, TaskNotFound, ValidationFailed
 
 logger = logging.getLogger("todo_api")
+audit = logging.getLogger("todo_api.audit")
+FORBIDDEN_REASON = "user_mismatch"
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -43,6 +46,8 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
             return Problem(401, error.code, error.message,
                            headers={"WWW-Authenticate": error.www_authenticate})
         case Forbidden():
+            audit.warning("authorization failed", extra={"reason": FORBIDDEN_REASON})
+            AUTH_FAILURES.labels(FORBIDDEN_REASON).inc()
             return Problem(403, "FORBIDDEN", "You may only access your own tasks")
         case TaskNotFound():
             return Problem(404, "TASK_NOT_FOUND", "Task not found")

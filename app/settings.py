@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.ratelimit import parse_limit, storage_uri
 from persistence.urls import DatabaseTarget, DatabaseUrlError, parse_database_url
 
 MIN_SECRET_LENGTH = 32
 DATA_DIR = Path(".data")
 DEV_DATABASE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'todo.db'}"
 DEV_SECRET_FILE = DATA_DIR / "dev-secret"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 class ConfigError(ValueError):
@@ -47,6 +50,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     log_level: str = "info"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    rate_limit: str = "120/minute"
+    rate_limit_anonymous: str = "30/minute"
+    rate_limit_storage_url: str | None = None
+    rate_limit_key_prefix: str = "todo-api"
+    forwarded_allow_ips: str = "127.0.0.1"
+    prometheus_multiproc_dir: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -85,9 +95,27 @@ class Settings(BaseSettings):
             raise ConfigError(f"BETTER_AUTH_SECRET must be at least {MIN_SECRET_LENGTH} characters")
         if secret and len(set(secret)) < 8:
             raise ConfigError("BETTER_AUTH_SECRET is too weak: use a random value")
+        self._validate_operations()
         if self.is_production:
             self._validate_production(secret)
         return self
+
+    def _validate_operations(self) -> None:
+        for name, value in (("RATE_LIMIT", self.rate_limit),
+                            ("RATE_LIMIT_ANONYMOUS", self.rate_limit_anonymous)):
+            try:
+                parse_limit(value)
+            except ValueError as exc:
+                raise ConfigError(f"{name} {exc}") from exc
+        try:
+            storage_uri(self.rate_limit_storage_url)
+        except ValueError as exc:
+            raise ConfigError(f"RATE_LIMIT_STORAGE_URL {exc}") from exc
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ConfigError(
+                    f"CORS_ORIGINS entry {origin!r} is not an origin such as https://app.example.com"
+                )
 
     def _validate_production(self, secret: str) -> None:
         if not secret and not self.better_auth_jwks_url:
@@ -96,11 +124,18 @@ class Settings(BaseSettings):
             )
         if not self.database_url:
             raise ConfigError("DATABASE_URL must be set in production")
+        if "*" in self.cors_origins:
+            raise ConfigError("CORS_ORIGINS must list origins in production, not '*'")
 
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; in development, fill in a local secret."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        raise ConfigError(f"{name} {error['msg'][:1].lower()}{error['msg'][1:]}") from None
     needs_dev_secret = not (settings.better_auth_secret or settings.better_auth_jwks_url)
     if needs_dev_secret and not settings.is_production:
         settings = settings.model_copy(update={"better_auth_secret": _dev_secret()})

@@ -75,6 +75,11 @@ class Database:
         async with self.transaction() as session:
             await session.execute(text("SELECT 1"))
 
+    def connections_in_use(self) -> int:
+        """Connections currently checked out of the pool."""
+        checkedout = getattr(self.engine.pool, "checkedout", None)
+        return int(checkedout()) if checkedout else 0
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

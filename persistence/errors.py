@@ -21,8 +21,18 @@ def is_unavailable(error: BaseException) -> bool:
         if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
             return True
         orig = error.orig
-        return orig is not None and type(orig).__name__ in _UNAVAILABLE_DRIVER_ERRORS
+        if orig is None:
+            return False
+        # asyncpg's errors arrive wrapped in the dialect's generic Error: look at the cause too
+        names = {type(orig).__name__, type(orig.__cause__).__name__}
+        sqlstate = str(getattr(orig, "sqlstate", None) or "")
+        return bool(names & _UNAVAILABLE_DRIVER_ERRORS) or sqlstate.startswith(
+            _UNAVAILABLE_SQLSTATES)
     return False
+
+
+# connection exceptions, too many connections, shutting down / starting up / crash recovery
+_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
 
 
 _UNAVAILABLE_DRIVER_ERRORS = frozenset({

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -13,6 +14,7 @@ from persistence.database import Database
 from persistence.urls import parse_database_url
 
 target_metadata = SQLModel.metadata
+MIGRATION_LOCK = 0x70D0A91  # any constant shared by every replica of this service
 
 
 def _database_url() -> str:
@@ -34,6 +36,9 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # replicas starting together migrate one after the other, not over each other
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

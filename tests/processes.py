@@ -1,0 +1,173 @@
+"""Real processes for tests: the service under uvicorn, a Redis server, a PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support import TEST_SECRET
+
+ROOT = Path(__file__).parent.parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Any, *, seconds: float = 20.0, what: str = "condition") -> None:
+    """Poll ``check()`` until it is true; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Service:
+    """``todo-api serve`` in its own process group, logging to a file.
+
+    By default it inherits the test environment with a development secret and does not migrate;
+    ``clean=True`` starts it as a newcomer would: no configuration at all, migrating on start.
+    """
+
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1, *,
+                 cwd: Path = ROOT, clean: bool = False) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        if clean:
+            environment = {k: v for k, v in os.environ.items() if k in _BASIC_ENV}
+            environment |= {"PYTHONPATH": str(ROOT), **env}
+            args = ["--migrate"]
+        else:
+            environment = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
+            environment |= {"APP_ENV": "development", "BETTER_AUTH_SECRET": TEST_SECRET, **env}
+            args = ["--no-migrate"]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", *args, "--port", str(self.port),
+             "--workers", str(workers)],
+            cwd=cwd, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until(self._healthy, seconds=60, what=f"the service on port {self.port}")
+        except AssertionError:
+            self.stop()
+            raise
+
+    def _healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the service exited:\n{self.log_path.read_text()}")
+        return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        text = self.log_path.read_text()
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def stop(self) -> str:
+        """Stop the whole process group (idempotent) and return everything it wrote."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._log.close()
+        return self.log_path.read_text()
+
+
+_BASIC_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
+
+
+@contextmanager
+def service(env: dict[str, str], log_path: Path, workers: int = 1, *, cwd: Path = ROOT,
+            clean: bool = False) -> Iterator[Service]:
+    running = Service(env, log_path, workers, cwd=cwd, clean=clean)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+class RedisServer:
+    """A private redis-server (no persistence) that a test may stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, what="redis-server")
+
+    def _answers(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+            self.process = None
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl) on a spare port, run as ``postgres``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="todo-outage-"))
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.data = self.dir / "data"
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._as_postgres(PG_BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres",
+                          "--no-sync", "--no-instructions")
+
+    def _as_postgres(self, *command: object) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *map(str, command)], check=True,
+                       capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
+                   "-c fsync=off -c full_page_writes=off")
+        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.dir / "server.log",
+                          "-o", options, "-w", "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D",
+                        str(self.data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)

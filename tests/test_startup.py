@@ -1,0 +1,108 @@
+"""``todo-api``: production start-up refuses every unusable setting with one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.settings import Settings
+from tests.conftest import PG_HOST, PG_PORT, PG_USER
+from tests.processes import ROOT
+
+STRONG_SECRET = "Zq8-vR2#kP0wLm5!xT7uNc3$yH9bGd1@"
+GOOD_PRODUCTION = {
+    "APP_ENV": "production",
+    "DATABASE_URL": "postgresql://app:pw@db.example.com/todo?sslmode=require",
+    "BETTER_AUTH_SECRET": STRONG_SECRET,
+}
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No setting from the outside world: only what each test sets (and no .env file)."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"BETTER_AUTH_SECRET": None},
+     "BETTER_AUTH_SECRET (or BETTER_AUTH_JWKS_URL) must be set in production"),
+    ({"BETTER_AUTH_SECRET": "short-secret"}, "BETTER_AUTH_SECRET must be at least 32 characters"),
+    ({"BETTER_AUTH_SECRET": "ab" * 20}, "BETTER_AUTH_SECRET is too weak: use a random value"),
+    ({"DATABASE_URL": None}, "DATABASE_URL must be set in production"),
+    ({"DATABASE_URL": "mysql://app:pw@db.example.com/todo"}, "DATABASE_URL "),
+    ({"DATABASE_URL": "not a url"}, "DATABASE_URL "),
+    ({"DB_POOL_SIZE": "many"}, "DB_POOL_SIZE "),
+    ({"APP_ENV": "staging"}, "APP_ENV "),
+    ({"RATE_LIMIT": "lots"}, "RATE_LIMIT is not a rate such as 120/minute: 'lots'"),
+    ({"RATE_LIMIT_ANONYMOUS": "0/minute"}, "RATE_LIMIT_ANONYMOUS is not a rate such as"),
+    ({"RATE_LIMIT_STORAGE_URL": "memcached://cache:11211"},
+     "RATE_LIMIT_STORAGE_URL must be a redis://, rediss:// or memory:// URL"),
+    ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS must list origins in production, not '*'"),
+    ({"CORS_ORIGINS": "https://app.example.com/login"}, "CORS_ORIGINS entry"),
+])
+def test_serve_refuses_bad_production_setting(environment: pytest.MonkeyPatch, capsys,
+                                              overrides: dict[str, str | None], message: str):
+    for name, value in (GOOD_PRODUCTION | overrides).items():
+        if value is not None:
+            environment.setenv(name, value)
+    status = main(["serve"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith(f"todo-api: configuration error: {message}")
+    assert err.count("\n") == 1
+    if overrides.get("BETTER_AUTH_SECRET"):
+        assert overrides["BETTER_AUTH_SECRET"] not in err
+
+
+def test_good_production_settings_pass_validation(environment: pytest.MonkeyPatch):
+    for name, value in GOOD_PRODUCTION.items():
+        environment.setenv(name, value)
+    environment.setenv("CORS_ORIGINS", "https://app.example.com, http://localhost:3000")
+    environment.setenv("RATE_LIMIT_STORAGE_URL", "rediss://:pw@cache.example.com:6380/0")
+    settings = Settings().validated()
+    assert settings.cors_origins == ["https://app.example.com", "http://localhost:3000"]
+
+
+def test_entry_point_exits_2_with_one_line(tmp_path: Path):
+    env = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "DATABASE_URL": "postgresql://x/y",
+           "BETTER_AUTH_SECRET": "too-short"}
+    result = subprocess.run([sys.executable, "-m", "app.cli", "serve"], cwd=tmp_path, env=env
+                            | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr == ("todo-api: configuration error: "
+                             "BETTER_AUTH_SECRET must be at least 32 characters\n")
+    assert result.stdout == ""
+
+
+def test_token_prints_a_token_for_the_user(environment: pytest.MonkeyPatch, capsys):
+    environment.setenv("BETTER_AUTH_SECRET", STRONG_SECRET)
+    assert main(["token", "user-7"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.count(".") == 2
+
+
+def test_replicas_migrating_at_once_both_succeed(tmp_path: Path):
+    name = f"todo_migrate_{uuid.uuid4().hex[:10]}"
+    admin = ["psql", "-h", PG_HOST, "-p", PG_PORT, "-U", PG_USER, "-d", "postgres", "-qc"]
+    subprocess.run([*admin, f"CREATE DATABASE {name}"], check=True, timeout=60)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "BETTER_AUTH_SECRET": STRONG_SECRET,
+           "DATABASE_URL": f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"}
+    try:
+        replicas = [subprocess.Popen([sys.executable, "-m", "app.cli", "migrate"], cwd=tmp_path,
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                    for _ in range(2)]
+        outcomes = [(p.wait(timeout=120), p.stderr.read().decode()) for p in replicas
+                    if p.stderr is not None]
+    finally:
+        subprocess.run([*admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True,
+                       timeout=60)
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
