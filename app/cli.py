@@ -7,8 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from app.settings import ConfigError, Settings, load_settings
-
-DEMO_USER = "demo-user"
+from app.tokens import DEMO_EMAIL, DEMO_NAME, DEMO_USER, mint_dev_token
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,21 +55,8 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
-    print(_mint(settings, args.user_id, email=args.email, name=args.name, ttl=args.ttl))
+    print(mint_dev_token(settings, args.user_id, email=args.email, name=args.name, ttl=args.ttl))
     return 0
-
-
-def _mint(settings: Settings, user_id: str, *, email: str | None = None,
-          name: str | None = None, ttl: int = 24 * 3600) -> str:
-    from auth.verifier import mint_token
-
-    if settings.better_auth_secret is None:
-        raise ConfigError("BETTER_AUTH_SECRET is needed to mint tokens")
-    claims = {k: v for k, v in {"email": email, "name": name}.items() if v}
-    issuer_claims = {k: v for k, v in {"iss": settings.issuer, "aud": settings.audience}.items()
-                     if v}
-    return mint_token(settings.better_auth_secret.get_secret_value(), user_id, ttl_seconds=ttl,
-                      **claims, **issuer_claims)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -87,7 +73,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_dev_banner(settings: Settings, host: str, port: int) -> None:
-    token = _mint(settings, DEMO_USER, email="demo@example.com", name="Demo User")
+    token = mint_dev_token(settings, DEMO_USER, email=DEMO_EMAIL, name=DEMO_NAME)
     base = f"http://{host}:{port}"
     print(f"""
   todo-api (development mode, database: {settings.database.url.render_as_string()})

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import health
 from app.context import Services
+from app.devpages import install_docs
 from app.logs import configure_logging
 from app.middleware import RequestMiddleware
 from app.problems import Problem
@@ -19,6 +20,7 @@ from auth.verifier import TokenPolicy, TokenVerifier
 from persistence.database import Database
 from rest_compat import surface_a
 from rest_compat.routing import DetailFormat, render_problem
+from schema.router import GraphQLRouter
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
 
@@ -60,12 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Multi-user tasks over REST (surfaces A, B, C) and GraphQL",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,
     )
     app.state.services = services
     app.add_middleware(RequestMiddleware)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(health.router)
     app.include_router(surface_a.router)
+    app.include_router(GraphQLRouter(settings), include_in_schema=False)
+    install_docs(app)
     return app
 
 

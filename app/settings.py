@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     log_level: str = "info"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    graphql_graphiql: bool | None = None  # None: on in development, off in production
+    graphql_introspection: bool | None = None  # None: on in development, off in production
+    graphql_max_depth: int = Field(10, ge=1, le=100)
+    graphql_max_aliases: int = Field(30, ge=0, le=1000)
+    graphql_max_tokens: int = Field(2000, ge=10, le=100_000)
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: dict[str, object]) -> dict[str, object]:
@@ -59,6 +65,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        enabled = self.graphql_graphiql
+        return enabled if enabled is not None else not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        enabled = self.graphql_introspection
+        return enabled if enabled is not None else not self.is_production
 
     @property
     def issuer(self) -> str | None:

@@ -1,0 +1,79 @@
+"""The /graphql endpoint: Strawberry's FastAPI router, our context, our error shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from app.devpages import OfflineGraphQLRouter
+from app.settings import Settings
+from app.tokens import demo_token
+from schema.context import GraphQLContext, graphql_context
+from schema.errors import http_error_response
+from schema.schema import schema_for
+
+EXAMPLE_QUERY = """\
+# Every request needs the header  Authorization: Bearer <token>
+# (the Headers tab below; in development it holds a token for the demo user).
+# Pick an operation with the run button.
+
+query MyTasks($after: String) {
+  me {
+    id
+    taskCounts { total pending inProgress completed }
+  }
+  tasks(first: 10, after: $after, orderBy: {field: CREATED_AT, direction: DESC}) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes { id title status priority dueDate completed version }
+  }
+}
+
+mutation AddTask {
+  createTask(input: {title: "Try the GraphQL API", priority: HIGH}) {
+    id
+    title
+    status
+    version
+  }
+}
+"""
+
+
+class GraphQLRoute(APIRoute):
+    """A route whose failures before execution (401, 429…) answer in the GraphQL error shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as error:  # translated, never leaked
+                return http_error_response(error)
+
+        return guarded
+
+
+class GraphQLRouter(OfflineGraphQLRouter):
+    """POST /graphql runs operations for the authenticated caller; GET serves GraphiQL."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            schema_for(settings),
+            prefix="/graphql",
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=False,
+            context_getter=self.context,
+            route_class=GraphQLRoute,
+            example_query=EXAMPLE_QUERY,
+            authorization_provider=lambda: demo_token(settings),
+        )
+
+    async def context(self, request: Request) -> GraphQLContext | None:
+        """The authenticated context; none for the GraphiQL page, which runs no operation."""
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return None
+        return await graphql_context(request)
