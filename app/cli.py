@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.settings import ConfigError, Settings, load_settings
 from app.tokens import DEMO_EMAIL, DEMO_NAME, DEMO_USER, mint_dev_token
@@ -43,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--name")
     token.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
     token.set_defaults(command=_token)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL (schema.graphql)")
+    export.add_argument("--output", type=Path, default=Path("schema.graphql"),
+                        help="file to write, '-' for standard output (default: schema.graphql)")
+    export.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when the file differs from the code")
+    export.set_defaults(command=_export_schema)
     return parser
 
 
@@ -56,6 +64,24 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
     print(mint_dev_token(settings, args.user_id, email=args.email, name=args.name, ttl=args.ttl))
+    return 0
+
+
+def _export_schema(_: Settings, args: argparse.Namespace) -> int:
+    from schema.schema import sdl
+
+    if str(args.output) == "-":
+        sys.stdout.write(sdl())
+        return 0
+    current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
+    if args.check:
+        if current != sdl():
+            print(f"todo-api: {args.output} is out of date: run `todo-api export-schema`",
+                  file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(sdl(), encoding="utf-8")
+    print(f"todo-api: wrote {args.output}", file=sys.stderr)
     return 0
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
+from cross_web import HTTPException
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from strawberry import UNSET
 
 from app.devpages import OfflineGraphQLRouter
+from app.json import JSONResponse
 from app.settings import Settings
 from app.tokens import demo_token
 from schema.context import GraphQLContext, graphql_context
@@ -42,10 +46,13 @@ mutation AddTask {
 """
 
 
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
 class GraphQLRoute(APIRoute):
     """A route whose failures before execution (401, 429…) answer in the GraphQL error shape."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
@@ -71,6 +78,16 @@ class GraphQLRouter(OfflineGraphQLRouter):
             example_query=EXAMPLE_QUERY,
             authorization_provider=lambda: demo_token(settings),
         )
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry's own refusals (bad JSON, GET disabled…) in the GraphQL error shape too."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            code = _HTTP_CODES.get(error.status_code, "BAD_REQUEST")
+            return JSONResponse({"errors": [{"message": error.reason,
+                                             "extensions": {"code": code}}]},
+                                status_code=error.status_code)
 
     async def context(self, request: Request) -> GraphQLContext | None:
         """The authenticated context; none for the GraphiQL page, which runs no operation."""

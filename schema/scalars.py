@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 
 def serialize_datetime(value: datetime) -> str:
@@ -20,7 +21,7 @@ def parse_datetime(value: object) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 date-time") from None
+        raise ValueError("not an ISO 8601 date-time such as 2030-01-31T17:00:00Z") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -31,4 +32,4 @@ DateTime = strawberry.scalar(
     serialize=serialize_datetime,
     parse_value=parse_datetime,
 )
-SCALARS = {datetime: DateTime}
+SCALARS: dict[object, ScalarDefinition] = {datetime: DateTime}

@@ -15,6 +15,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -51,3 +52,8 @@ def schema_for(settings: Settings) -> TodoSchema:
 
 schema = build_schema()
 """The schema as exported to schema.graphql (limits do not change the SDL)."""
+
+
+def sdl() -> str:
+    """schema.graphql's content, exactly as ``strawberry export-schema`` writes it."""
+    return print_schema(schema) + "\n"

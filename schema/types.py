@@ -10,14 +10,15 @@ from typing import Any
 import strawberry
 from strawberry import UNSET
 
-from persistence import models
 from persistence import tasks as persistence_tasks
-from persistence.models import StatusCounts, TaskRecord
+from persistence.models import StatusCounts, TaskPriority, TaskRecord, TaskStatus
+from persistence.tasks import SortField as TaskOrderField
 from resolvers.tasks import TaskPage
 
-TaskStatus = strawberry.enum(models.TaskStatus, name="TaskStatus")
-TaskPriority = strawberry.enum(models.TaskPriority, name="TaskPriority")
-TaskOrderField = strawberry.enum(persistence_tasks.SortField, name="TaskOrderField")
+# The domain enums serve as GraphQL enums: member names are the GraphQL values.
+strawberry.enum(TaskStatus)
+strawberry.enum(TaskPriority)
+strawberry.enum(TaskOrderField, name="TaskOrderField")
 
 
 @strawberry.enum
@@ -101,6 +102,12 @@ class TaskConnection:
                    total_count=page.total)
 
 
+def sent_fields(data: object) -> dict[str, Any]:
+    """The input's fields the client actually sent (explicit nulls included), snake_case."""
+    return {f.name: value for f in fields(data)  # type: ignore[arg-type]
+            if (value := getattr(data, f.name)) is not UNSET}
+
+
 @strawberry.input
 class TaskOrder:
     field: TaskOrderField = TaskOrderField.CREATED_AT
@@ -125,12 +132,6 @@ class TaskFilter:
 
     def to_filter(self) -> persistence_tasks.TaskFilter:
         return persistence_tasks.TaskFilter(**sent_fields(self))
-
-
-def sent_fields(data: object) -> dict[str, Any]:
-    """The input's fields the client actually sent (explicit nulls included), snake_case."""
-    return {f.name: value for f in fields(data)  # type: ignore[arg-type]
-            if (value := getattr(data, f.name)) is not UNSET}
 
 
 @strawberry.input
