@@ -20,27 +20,21 @@ from schema.schema import schema_for
 
 EXAMPLE_QUERY = """\
 # Every request needs the header  Authorization: Bearer <token>
-# (the Headers tab below; in development it holds a token for the demo user).
-# Pick an operation with the run button.
-
-query MyTasks($after: String) {
+# (see Headers below; in development it already holds a token for the demo user).
+#
+# Run this query with the play button. Then try a mutation, for example:
+#   mutation { createTask(input: {title: "Try GraphQL", priority: HIGH}) { id title version } }
+#   mutation { toggleTaskCompleted(id: "<id>") { id completed version } }
+# and the next page with  tasks(first: 10, after: "<endCursor>").
+query {
   me {
     id
     taskCounts { total pending inProgress completed }
   }
-  tasks(first: 10, after: $after, orderBy: {field: CREATED_AT, direction: DESC}) {
+  tasks(first: 10, orderBy: {field: CREATED_AT, direction: DESC}) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes { id title status priority dueDate completed version }
-  }
-}
-
-mutation AddTask {
-  createTask(input: {title: "Try the GraphQL API", priority: HIGH}) {
-    id
-    title
-    status
-    version
   }
 }
 """

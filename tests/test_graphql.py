@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from resolvers import tasks as task_resolvers
+from schema.router import EXAMPLE_QUERY
 from tests.graphql_support import TASK_FIELDS, as_rest, count_statements, data, error, gql
 from tests.support import ALICE, BOB, auth, make_task, tasks_url, token
 
@@ -78,9 +79,16 @@ async def test_get_graphiql_page_loads_without_token(client: httpx.AsyncClient):
     assert response.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert "/static/vendor/graphiql/graphiql.min.js" in response.text
-    assert "query MyTasks" in response.text  # the example operation
+    assert "taskCounts { total pending inProgress completed }" in response.text  # the example operation
     assert "Authorization" in response.text
     assert "Bearer ey" in response.text
+
+
+async def test_graphiql_example_operation_runs(client: httpx.AsyncClient):
+    await create(client, ALICE, title="listed")
+    result = await data(client, ALICE, EXAMPLE_QUERY)
+    assert result["me"]["taskCounts"]["total"] == 1
+    assert result["tasks"]["nodes"][0]["title"] == "listed"
 
 
 async def test_get_with_query_is_refused(client: httpx.AsyncClient):
