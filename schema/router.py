@@ -7,7 +7,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from strawberry import UNSET
 
 from app.devpages import OfflineGraphQLRouter
@@ -72,6 +72,8 @@ class GraphQLRouter(OfflineGraphQLRouter):
             example_query=EXAMPLE_QUERY,
             authorization_provider=lambda: demo_token(settings),
         )
+        # No subscriptions in the schema, so no WebSocket endpoint either.
+        self.routes = [r for r in self.routes if not isinstance(r, APIWebSocketRoute)]
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """Strawberry's own refusals (bad JSON, GET disabled…) in the GraphQL error shape too."""

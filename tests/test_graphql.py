@@ -79,7 +79,7 @@ async def test_get_graphiql_page_loads_without_token(client: httpx.AsyncClient):
     assert response.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert "/static/vendor/graphiql/graphiql.min.js" in response.text
-    assert "taskCounts { total pending inProgress completed }" in response.text  # the example operation
+    assert "taskCounts { total pending inProgress completed }" in response.text  # example
     assert "Authorization" in response.text
     assert "Bearer ey" in response.text
 

@@ -14,6 +14,7 @@ from app.cli import main
 from app.factory import create_app
 from app.settings import Settings
 from schema.errors import graphql_field
+from schema.router import GraphQLRoute, GraphQLRouter
 from schema.schema import sdl
 from tests.graphql_support import count_statements, data, error, gql
 from tests.support import ALICE, TEST_SECRET, auth
@@ -185,6 +186,12 @@ async def test_graphiql_demo_token_authenticates_the_demo_user(client: httpx.Asy
 async def test_graphql_is_not_in_the_openapi_document(client: httpx.AsyncClient):
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert "/graphql" not in paths
+
+
+def test_there_is_no_websocket_endpoint(settings: Settings):
+    routes = GraphQLRouter(settings).routes
+    assert {type(r) for r in routes} == {GraphQLRoute}
+    assert sorted(m for r in routes for m in r.methods) == ["GET", "POST"]
 
 
 async def test_trailing_slash_is_accepted(client: httpx.AsyncClient):
