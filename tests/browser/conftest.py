@@ -67,9 +67,13 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         sock.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Launch the system Chromium once per session."""
+    """Launch the system Chromium once per module.
+
+    Not per session: while Playwright's sync API is active it owns the main thread's event loop,
+    and later session fixtures (the migrated test databases) need ``asyncio.run`` there.
+    """
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
