@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.settings import ConfigError, Settings, load_settings
-
-DEMO_USER = "demo-user"
+from app.tokens import DEMO_EMAIL, DEMO_NAME, DEMO_USER, mint_dev_token
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--name")
     token.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
     token.set_defaults(command=_token)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL (schema.graphql)")
+    export.add_argument("--output", type=Path, default=Path("schema.graphql"),
+                        help="file to write, '-' for standard output (default: schema.graphql)")
+    export.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when the file differs from the code")
+    export.set_defaults(command=_export_schema)
     return parser
 
 
@@ -58,21 +64,26 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
-    print(_mint(settings, args.user_id, email=args.email, name=args.name, ttl=args.ttl))
+    print(mint_dev_token(settings, args.user_id, email=args.email, name=args.name, ttl=args.ttl))
     return 0
 
 
-def _mint(settings: Settings, user_id: str, *, email: str | None = None,
-          name: str | None = None, ttl: int = 24 * 3600) -> str:
-    from auth.verifier import mint_token
+def _export_schema(_: Settings, args: argparse.Namespace) -> int:
+    from schema.schema import sdl
 
-    if settings.better_auth_secret is None:
-        raise ConfigError("BETTER_AUTH_SECRET is needed to mint tokens")
-    claims = {k: v for k, v in {"email": email, "name": name}.items() if v}
-    issuer_claims = {k: v for k, v in {"iss": settings.issuer, "aud": settings.audience}.items()
-                     if v}
-    return mint_token(settings.better_auth_secret.get_secret_value(), user_id, ttl_seconds=ttl,
-                      **claims, **issuer_claims)
+    if str(args.output) == "-":
+        sys.stdout.write(sdl())
+        return 0
+    current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
+    if args.check:
+        if current != sdl():
+            print(f"todo-api: {args.output} is out of date: run `todo-api export-schema`",
+                  file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(sdl(), encoding="utf-8")
+    print(f"todo-api: wrote {args.output}", file=sys.stderr)
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -100,7 +111,7 @@ def _prepare_metrics_dir(directory: Path) -> None:
 
 
 def _print_dev_banner(settings: Settings, host: str, port: int) -> None:
-    token = _mint(settings, DEMO_USER, email="demo@example.com", name="Demo User")
+    token = mint_dev_token(settings, DEMO_USER, email=DEMO_EMAIL, name=DEMO_NAME)
     base = f"http://{host}:{port}"
     print(f"""
   todo-api (development mode, database: {settings.database.url.render_as_string()})

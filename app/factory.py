@@ -23,6 +23,7 @@ from persistence.database import Database
 from rest_compat import surface_a, surface_b, surface_c
 from rest_compat.openapi import install_openapi
 from rest_compat.routing import DetailFormat, render_problem, surface_errors
+from schema.router import GraphQLRouter
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
 CORS_MAX_AGE_SECONDS = 600
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(surface_c.router)
     app.include_router(surface_b.router)
     app.include_router(surface_a.router)
+    app.include_router(GraphQLRouter(settings), include_in_schema=False)
     install_openapi(app)
     install_docs(app)
     return app

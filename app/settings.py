@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     rate_limit_key_prefix: str = "todo-api"
     forwarded_allow_ips: str = "127.0.0.1"
     prometheus_multiproc_dir: str | None = None
+    graphql_graphiql: bool | None = None  # None: on in development, off in production
+    graphql_introspection: bool | None = None  # None: on in development, off in production
+    graphql_max_depth: int = Field(10, ge=1, le=100)
+    graphql_max_aliases: int = Field(30, ge=0, le=1000)
+    graphql_max_tokens: int = Field(2000, ge=10, le=100_000)
 
     @model_validator(mode="before")
     @classmethod
@@ -69,6 +74,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        enabled = self.graphql_graphiql
+        return enabled if enabled is not None else not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        enabled = self.graphql_introspection
+        return enabled if enabled is not None else not self.is_production
 
     @property
     def issuer(self) -> str | None:

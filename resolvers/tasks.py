@@ -59,9 +59,11 @@ def ensure_own_path(ctx: Context, path_user_id: str) -> None:
         raise Forbidden(path_user_id)
 
 
-async def list_tasks(ctx: Context, query: TaskQuery) -> TaskPage:
-    """A page of the caller's tasks, with the total that match."""
-    _check_query(query)
+async def list_tasks(
+    ctx: Context, query: TaskQuery, *, max_limit: int = MAX_PAGE_SIZE
+) -> TaskPage:
+    """A page of the caller's tasks (at most ``max_limit``), with the total that match."""
+    _check_query(query, max_limit)
     after = decode_cursor(query.after, query.ordering) if query.after else None
     async with ctx.db.transaction() as session:
         found = await tasks.search(
@@ -247,9 +249,9 @@ def _check_version(current: TaskRecord, expected_versions: Versions) -> None:
         raise StaleVersion(current.version)
 
 
-def _check_query(query: TaskQuery) -> None:
-    if not 1 <= query.limit <= MAX_PAGE_SIZE:
-        raise ValidationFailed.single("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+def _check_query(query: TaskQuery, max_limit: int) -> None:
+    if not 1 <= query.limit <= max_limit:
+        raise ValidationFailed.single("limit", f"must be between 1 and {max_limit}")
     if query.offset < 0:
         raise ValidationFailed.single("offset", "must not be negative")
     if query.filter.search is not None:

@@ -1,13 +1,16 @@
 """GraphiQL (/graphql) and Swagger UI (/docs) load and work with no network but our own origin.
 
-To point these at the real app, add a case to GRAPHIQL_CASES / DOCS_CASES with its factory,
-dev token, query/expected text and REST operation id.
+Each case of GRAPHIQL_CASES / DOCS_CASES names an app factory, the token (or how it starts, for
+a token minted when the page is served), the query/expected text and the REST operation id.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -17,6 +20,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from strawberry.types import Info
 
 from app.devpages import GRAPHIQL_CSP, OfflineGraphQLRouter, install_docs
+from app.factory import create_app
+from app.settings import Settings
+from persistence.migrate import upgrade
+from tests.support import TEST_SECRET
 
 from .harness import AppFactory, PageGuard, screenshot
 
@@ -60,6 +67,16 @@ def demo_app() -> FastAPI:
     return app
 
 
+def real_app() -> FastAPI:
+    """Build the service itself in development mode on a fresh SQLite database."""
+    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='todo-browser-')) / 'todo.db'}"
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+        pool.submit(upgrade, url).result()
+    settings = Settings(app_env="development", database_url=url,
+                        better_auth_secret=TEST_SECRET, _env_file=None)  # type: ignore[call-arg]
+    return create_app(settings.validated())
+
+
 @dataclass(frozen=True)
 class GraphiQLCase:
     """What to run in GraphiQL and what the response panel must then show."""
@@ -80,7 +97,11 @@ class DocsCase:
     expected_status: str = "200"
 
 
-GRAPHIQL_CASES = {"demo": GraphiQLCase(demo_app, DEMO_TOKEN, "{ hello }", '"Hello, demo-token"')}
+GRAPHIQL_CASES = {
+    "demo": GraphiQLCase(demo_app, DEMO_TOKEN, "{ hello }", '"Hello, demo-token"'),
+    # The real page mints the demo user's token when served: a JWT, so it starts with "eyJ".
+    "real": GraphiQLCase(real_app, "eyJ", "{ me { id } tasks { totalCount } }", '"demo-user"'),
+}
 DOCS_CASES = {"demo": DocsCase(demo_app, DEMO_TOKEN, "list_tasks")}
 
 

@@ -1,0 +1,76 @@
+"""Every GraphQL failure with an ``extensions.code``; unexpected ones masked (section 8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import Response
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from app.json import JSONResponse
+from app.problems import Problem, problem_for
+from resolvers.errors import FieldError
+
+# REST codes whose GraphQL spelling differs; the others are shared as they are.
+_CODES = {"TASK_NOT_FOUND": "NOT_FOUND", "PRECONDITION_FAILED": "CONFLICT",
+          "TOKEN_EXPIRED": "UNAUTHENTICATED"}  # section 8 knows one code for every 401
+_MESSAGES = {"CONFLICT": "The task has changed since expectedVersion"}
+# Resolver field names whose GraphQL argument has another name.
+_FIELDS = {"body": "input", "limit": "first"}
+
+
+def graphql_field(name: str) -> str:
+    """A resolver field path (snake_case) as the client spelled it (camelCase)."""
+    if name in _FIELDS:
+        return _FIELDS[name]
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def error_body(problem: Problem) -> dict[str, Any]:
+    """The ``{message, extensions}`` of one GraphQL error for ``problem``."""
+    code = _CODES.get(problem.code, problem.code)
+    extensions: dict[str, Any] = {"code": code}
+    if problem.code == "TOKEN_EXPIRED":
+        extensions["reason"] = problem.code  # so a client knows to refresh its token
+    if problem.errors is not None:
+        extensions["errors"] = [_field_error(e) for e in problem.errors]
+    return {"message": _MESSAGES.get(code, problem.detail), "extensions": extensions}
+
+
+def _field_error(error: FieldError) -> dict[str, str]:
+    return {"field": ".".join(graphql_field(p) for p in error.field.split(".")),
+            "message": error.message}
+
+
+def http_error_response(error: Exception) -> Response:
+    """A failure before execution (authentication, rate limit…) as a GraphQL-shaped response."""
+    problem = problem_for(error)
+    return JSONResponse({"errors": [error_body(problem)]}, status_code=problem.status,
+                        headers=problem.headers)
+
+
+class ErrorCodes(SchemaExtension):
+    """Give each error its code; mask anything that is not a domain or request error."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            parsed = self.execution_context.graphql_document is not None
+            result.errors = [_coded(e, parsed=parsed) for e in result.errors]
+
+
+def _coded(error: GraphQLError, *, parsed: bool) -> GraphQLError:
+    if error.path is None:  # the document or its variables; graphql-core wrote the message
+        code = "GRAPHQL_VALIDATION_FAILED" if parsed else "GRAPHQL_PARSE_FAILED"
+        return _with(error, error.message, {"code": code})
+    body = error_body(problem_for(error.original_error or error))
+    return _with(error, body["message"], body["extensions"])
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(message, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path, extensions=extensions)

@@ -1,0 +1,126 @@
+"""Query and Mutation (contract section 8): each field hands its arguments to one resolver."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import UNSET
+
+from resolvers import tasks
+from resolvers.tasks import TaskQuery
+from schema.context import Info
+from schema.types import (
+    CreateTaskInput,
+    Task,
+    TaskConnection,
+    TaskCounts,
+    TaskFilter,
+    TaskOrder,
+    UpdateTaskInput,
+    sent_fields,
+)
+
+MAX_FIRST = 100
+DEFAULT_FIRST = 50
+
+
+async def task_connection(
+    info: Info, filter: TaskFilter | None, order_by: TaskOrder | None, first: int | None,
+    after: str | None,
+) -> TaskConnection:
+    """A page of the caller's tasks, continuing after the ``after`` cursor."""
+    query = TaskQuery(filter=(filter or TaskFilter()).to_filter(),
+                      ordering=(order_by or TaskOrder()).to_ordering(),
+                      limit=DEFAULT_FIRST if first is None else first, after=after or None)
+    page = await tasks.list_tasks(info.context.ctx, query, max_limit=MAX_FIRST)
+    return TaskConnection.from_page(page, after=after or None)
+
+
+@strawberry.type
+class Viewer:
+    """The authenticated caller."""
+
+    id: strawberry.ID
+    email: str | None
+    name: str | None
+
+    @strawberry.field
+    async def task_counts(self, info: Info) -> TaskCounts:
+        return TaskCounts.from_counts(await tasks.status_counts(info.context.ctx))
+
+    @strawberry.field(description=f"The caller's tasks; first is 1-{MAX_FIRST}")
+    async def tasks(
+        self, info: Info, filter: TaskFilter | None = UNSET, order_by: TaskOrder | None = UNSET,
+        first: int | None = DEFAULT_FIRST, after: str | None = UNSET,
+    ) -> TaskConnection:
+        return await task_connection(info, filter, order_by, first, after)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The authenticated caller")
+    def me(self, info: Info) -> Viewer:
+        principal = info.context.ctx.principal
+        return Viewer(id=strawberry.ID(principal.user_id), email=principal.email,
+                      name=principal.name)
+
+    @strawberry.field(description="The caller's task; null when missing or not yours")
+    async def task(self, info: Info, id: strawberry.ID) -> Task | None:
+        record = await tasks.find_task(info.context.ctx, id)
+        return None if record is None else Task.from_record(record)
+
+    @strawberry.field(description=f"The caller's tasks; first is 1-{MAX_FIRST}")
+    async def tasks(
+        self, info: Info, filter: TaskFilter | None = UNSET, order_by: TaskOrder | None = UNSET,
+        first: int | None = DEFAULT_FIRST, after: str | None = UNSET,
+    ) -> TaskConnection:
+        return await task_connection(info, filter, order_by, first, after)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a task for the caller")
+    async def create_task(self, info: Info, input: CreateTaskInput) -> Task:
+        record = await tasks.create_task(info.context.ctx, sent_fields(input))
+        return Task.from_record(record)
+
+    @strawberry.mutation(description="Change the fields sent; expectedVersion guards against "
+                                     "overwriting someone else's change (CONFLICT)")
+    async def update_task(
+        self, info: Info, id: strawberry.ID, input: UpdateTaskInput,
+        expected_version: int | None = UNSET,
+    ) -> Task:
+        record = await tasks.update_task(info.context.ctx, id, sent_fields(input),
+                                         expected_versions=_versions(expected_version))
+        return Task.from_record(record)
+
+    @strawberry.mutation(description="Mark the task completed or not (idempotent)")
+    async def set_task_completed(
+        self, info: Info, id: strawberry.ID, completed: bool = True,
+        expected_version: int | None = UNSET,
+    ) -> Task:
+        record = await tasks.set_completed(info.context.ctx, id, completed,
+                                           expected_versions=_versions(expected_version))
+        return Task.from_record(record)
+
+    @strawberry.mutation(description="Flip the task between completed and not")
+    async def toggle_task_completed(
+        self, info: Info, id: strawberry.ID, expected_version: int | None = UNSET
+    ) -> Task:
+        record = await tasks.toggle_completed(info.context.ctx, id,
+                                              expected_versions=_versions(expected_version))
+        return Task.from_record(record)
+
+    @strawberry.mutation(description="Delete the task; answers its id")
+    async def delete_task(
+        self, info: Info, id: strawberry.ID, expected_version: int | None = UNSET
+    ) -> strawberry.ID:
+        deleted = await tasks.delete_task(info.context.ctx, id,
+                                          expected_versions=_versions(expected_version))
+        return strawberry.ID(str(deleted))
+
+
+def _versions(expected_version: int | None) -> frozenset[int] | None:
+    """The versions a mutation accepts: any when expectedVersion is absent or null."""
+    if expected_version is None or expected_version is UNSET:
+        return None
+    return frozenset({expected_version})

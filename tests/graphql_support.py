@@ -1,0 +1,71 @@
+"""Helpers for GraphQL tests: POST an operation, count SQL statements, spell tasks like REST."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from tests.support import auth
+
+TASK_FIELDS = ("id title description completed completedAt status priority dueDate createdAt "
+               "updatedAt version")
+
+
+async def gql(client: httpx.AsyncClient, user: str | None, query: str, /,
+              **variables: Any) -> httpx.Response:
+    """POST ``query`` to /graphql as ``user`` (no Authorization header when None)."""
+    headers = auth(user) if user is not None else {}
+    return await client.post("/graphql", json={"query": query, "variables": variables},
+                             headers=headers)
+
+
+async def data(client: httpx.AsyncClient, user: str, query: str, /, **variables: Any
+               ) -> dict[str, Any]:
+    """The ``data`` of a successful operation (fails the test on any error)."""
+    response = await gql(client, user, query, **variables)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]
+    return result
+
+
+async def error(client: httpx.AsyncClient, user: str, query: str, /, **variables: Any
+                ) -> dict[str, Any]:
+    """The only error of a failed operation (answered with HTTP 200, as GraphQL does)."""
+    response = await gql(client, user, query, **variables)
+    assert response.status_code == 200, response.text
+    errors = response.json()["errors"]
+    assert len(errors) == 1, errors
+    only: dict[str, Any] = errors[0]
+    return only
+
+
+def as_rest(task: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL task spelled as surface A writes it (snake_case keys, lower-case enums)."""
+    def snake(name: str) -> str:
+        return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+    return {snake(k): v.lower() if k in ("status", "priority") else v for k, v in task.items()}
+
+
+@contextmanager
+def count_statements(app: FastAPI) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends while the block runs."""
+    statements: list[str] = []
+    engine = app.state.services.db.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
