@@ -13,7 +13,7 @@ from app import health, metrics
 from app.context import Services
 from app.devpages import install_docs
 from app.logs import configure_logging
-from app.middleware import RequestMiddleware
+from app.middleware import BodyLimitMiddleware, RequestMiddleware
 from app.problems import Problem
 from app.ratelimit import RateLimiter
 from app.settings import Settings, load_settings
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
             expose_headers=EXPOSED_HEADERS, max_age=CORS_MAX_AGE_SECONDS,
         )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware)  # added last: outermost, so it sees every response
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(health.router)

@@ -39,15 +39,24 @@ class Problem:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def report_problem(error: Exception, *, validation_status: int = 400) -> Problem:
+    """The Problem for a request that failed with ``error``, audited and counted once."""
+    problem = problem_for(error, validation_status=validation_status)
+    if problem.status == 403:
+        audit.warning("authorization failed", extra={"reason": FORBIDDEN_REASON})
+        AUTH_FAILURES.labels(FORBIDDEN_REASON).inc()
+    elif problem.status == 500:
+        logger.error("unexpected error", exc_info=error)
+    return problem
+
+
 def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
-    """The Problem a client sees for ``error`` (unexpected errors are masked and logged)."""
+    """The Problem a client sees for ``error``; anything unexpected is masked as a 500."""
     match error:
         case AuthenticationError():
             return Problem(401, error.code, error.message,
                            headers={"WWW-Authenticate": error.www_authenticate})
         case Forbidden():
-            audit.warning("authorization failed", extra={"reason": FORBIDDEN_REASON})
-            AUTH_FAILURES.labels(FORBIDDEN_REASON).inc()
             return Problem(403, "FORBIDDEN", "You may only access your own tasks")
         case TaskNotFound():
             return Problem(404, "TASK_NOT_FOUND", "Task not found")
@@ -67,7 +76,6 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
         case DatabaseUnavailable():
             return Problem(503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry later",
                            headers={"Retry-After": RETRY_AFTER_SECONDS})
-    logger.error("unexpected error", exc_info=error)
     return Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
 
 

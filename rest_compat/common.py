@@ -10,7 +10,6 @@ from fastapi import Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.context import request_context
-from app.problems import PayloadTooLarge
 from persistence.models import TaskPriority, TaskRecord, TaskStatus
 from persistence.tasks import SortField, TaskFilter, TaskOrdering
 from resolvers import tasks
@@ -37,17 +36,8 @@ def created_location(request: Request, record: TaskRecord) -> str:
 
 
 async def read_body(request: Request) -> bytes | None:
-    """The request body (None when empty); PayloadTooLarge beyond the configured limit."""
-    limit: int = request.app.state.services.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge
-    return body or None
+    """The request body, None when empty (BodyLimitMiddleware enforces the size limit)."""
+    return await request.body() or None
 
 
 def expected_versions(request: Request) -> frozenset[int] | None:

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.json import JSONResponse
-from app.problems import Problem, problem_for
+from app.problems import Problem, report_problem
 from rest_compat.schemas import ErrorBody, ErrorEnvelope
 
 
@@ -52,7 +52,8 @@ def route_class(error_format: ErrorFormat) -> type[APIRoute]:
                 try:
                     return await handler(request)
                 except Exception as error:  # translated, never leaked
-                    problem = problem_for(error, validation_status=error_format.validation_status)
+                    status = error_format.validation_status
+                    problem = report_problem(error, validation_status=status)
                     request.state.problem = problem
                     return render_problem(problem, request, error_format)
 

@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from app.json import JSONResponse
-from app.problems import Problem, problem_for
+from app.problems import Problem, report_problem
 from resolvers.errors import FieldError
 
 # REST codes whose GraphQL spelling differs; the others are shared as they are.
@@ -47,7 +47,7 @@ def _field_error(error: FieldError) -> dict[str, str]:
 
 def http_error_response(error: Exception) -> Response:
     """A failure before execution (authentication, rate limit…) as a GraphQL-shaped response."""
-    problem = problem_for(error)
+    problem = report_problem(error)
     return JSONResponse({"errors": [error_body(problem)]}, status_code=problem.status,
                         headers=problem.headers)
 
@@ -67,7 +67,7 @@ def _coded(error: GraphQLError, *, parsed: bool) -> GraphQLError:
     if error.path is None:  # the document or its variables; graphql-core wrote the message
         code = "GRAPHQL_VALIDATION_FAILED" if parsed else "GRAPHQL_PARSE_FAILED"
         return _with(error, error.message, {"code": code})
-    body = error_body(problem_for(error.original_error or error))
+    body = error_body(report_problem(error.original_error or error))
     return _with(error, body["message"], body["extensions"])
 
 

@@ -108,6 +108,17 @@ async def test_post_malformed_json_is_400_in_graphql_shape(client: httpx.AsyncCl
 
 # --- queries ----------------------------------------------------------------------------------
 
+async def test_post_over_one_mebibyte_is_413_in_graphql_shape(client: httpx.AsyncClient):
+    body = b'{"query": "{ me { id } }", "variables": {"x": "' + b"a" * (1024 * 1024) + b'"}}'
+    headers = {"Content-Type": "application/json"}
+    response = await client.post("/graphql", content=body, headers={**auth(ALICE), **headers})
+    assert response.status_code == 413
+    assert response.json() == {"errors": [{"message": "The request body is too large",
+                                           "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+    anonymous = await client.post("/graphql", content=body, headers=headers)
+    assert anonymous.status_code == 401
+
+
 async def test_query_me_returns_the_token_user(client: httpx.AsyncClient):
     response = await client.post(
         "/graphql", json={"query": "{ me { id email name } }"},

@@ -266,6 +266,11 @@ async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient):
     assert_error(response, 413, "PAYLOAD_TOO_LARGE")
 
 
+async def test_body_over_the_limit_without_token_is_401_not_413(client: httpx.AsyncClient):
+    body = b'{"title": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    assert_error(await client.post(tasks_url(ALICE), content=body), 401, "UNAUTHENTICATED")
+
+
 async def test_unicode_round_trips_exactly(client: httpx.AsyncClient):
     title = "Émoji 🎉 عربي e\u0301 👩\u200d💻"
     task = await make_task(client, ALICE, title=title, description=title)
