@@ -1,7 +1,7 @@
 """One core behind every door: tasks written through any surface read back the same through all.
 
-Each door is a small adapter with the same three calls; adding the GraphQL door is one more class
-in DOORS whose ``task`` maps its fields (camelCase, enum names) onto the REST names below.
+Each door is a small adapter with the same calls; the GraphQL door maps its fields (camelCase,
+enum names) onto the REST names below.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
+from tests.graphql_support import TASK_FIELDS, as_rest, data
 from tests.support import ALICE, BOB, CAROL, auth, tasks_url
 from tests.surfaces import b_url, c_url
 
@@ -94,10 +95,44 @@ class Envelopes(PlainRest):
         assert await self._send(client, "DELETE", self.url(user, task_id, ""), user, 200) == {}
 
 
+class GraphQL:
+    """The /graphql door: the same operations as mutations and queries."""
+
+    name = "GraphQL"
+
+    async def create(self, client: httpx.AsyncClient, user: str, fields: Task) -> Task:
+        task_input = {_CAMEL.get(k, k): v.upper() if k in ("status", "priority") else v
+                      for k, v in fields.items()}
+        result = await data(client, user, f"""mutation($input: CreateTaskInput!) {{
+            createTask(input: $input) {{ {TASK_FIELDS} }} }}""", input=task_input)
+        return as_rest(result["createTask"])
+
+    async def read(self, client: httpx.AsyncClient, user: str, task_id: str) -> Task | None:
+        query = f"query($id: ID!) {{ task(id: $id) {{ {TASK_FIELDS} }} }}"
+        result = await data(client, user, query, id=task_id)
+        return as_rest(result["task"]) if result["task"] else None
+
+    async def list(self, client: httpx.AsyncClient, user: str) -> list[Task]:
+        query = f"{{ tasks(first: 100) {{ nodes {{ {TASK_FIELDS} }} }} }}"
+        result = await data(client, user, query)
+        return [as_rest(t) for t in result["tasks"]["nodes"]]
+
+    async def toggle(self, client: httpx.AsyncClient, user: str, task_id: str) -> Task:
+        result = await data(client, user, f"""mutation($id: ID!) {{
+            toggleTaskCompleted(id: $id) {{ {TASK_FIELDS} }} }}""", id=task_id)
+        return as_rest(result["toggleTaskCompleted"])
+
+    async def delete(self, client: httpx.AsyncClient, user: str, task_id: str) -> None:
+        result = await data(client, user, "mutation($id: ID!) { deleteTask(id: $id) }", id=task_id)
+        assert result["deleteTask"] == task_id
+
+
+_CAMEL = {"due_date": "dueDate"}
 DOORS: list[Door] = [
     PlainRest("A", tasks_url),
     Envelopes("B", b_url),
     PlainRest("C", lambda _user, task_id, suffix: c_url(task_id, suffix)),
+    GraphQL(),
 ]
 
 

@@ -248,5 +248,71 @@ class SurfaceB:
         return envelope_reply(response, 200, caller.user_id)
 
 
+_TASK = "id title completed"
+
+
+class SurfaceGraphQL:
+    """Contract section 8: ``/graphql``; the user is the token's, a foreign task reads as null."""
+
+    name = "GraphQL"
+    names_user_in_path = False
+
+    async def _run(self, http: httpx.AsyncClient, caller: Caller, query: str,
+                   **variables: Any) -> tuple[Reply | None, Any]:
+        response = await http.post("/graphql", json={"query": query, "variables": variables},
+                                   headers=caller.headers)
+        body = response.json()
+        if response.status_code == 401:
+            extensions = body["errors"][0]["extensions"]
+            assert extensions["code"] == "UNAUTHENTICATED", body
+            expired = extensions.get("reason") == "TOKEN_EXPIRED"
+            return Reply(Result.EXPIRED if expired else Result.UNAUTHENTICATED), None
+        assert response.status_code == 200, response.text
+        if body.get("errors"):
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["NOT_FOUND"], body
+            return Reply(Result.NOT_FOUND), None
+        return None, body["data"]
+
+    async def _task(self, http: httpx.AsyncClient, caller: Caller, query: str, field: str,
+                    **variables: Any) -> Reply:
+        failed, data = await self._run(http, caller, query, **variables)
+        if failed:
+            return failed
+        task = data[field]
+        return Reply(Result.NOT_FOUND) if task is None else Reply(Result.OK, task=task)
+
+    async def create(self, http: httpx.AsyncClient, caller: Caller, title: str, *,
+                     path_user: str | None = None) -> Reply:
+        query = f"mutation($t: String!) {{ createTask(input: {{title: $t}}) {{ {_TASK} }} }}"
+        return await self._task(http, caller, query, "createTask", t=title)
+
+    async def list(self, http: httpx.AsyncClient, caller: Caller, *,
+                   path_user: str | None = None) -> Reply:
+        failed, data = await self._run(http, caller, "{ tasks(first: 100) { nodes { id } } }")
+        return failed or Reply(Result.OK, task_ids=[t["id"] for t in data["tasks"]["nodes"]])
+
+    async def get(self, http: httpx.AsyncClient, caller: Caller, task_id: str, *,
+                  path_user: str | None = None) -> Reply:
+        query = f"query($id: ID!) {{ task(id: $id) {{ {_TASK} }} }}"
+        return await self._task(http, caller, query, "task", id=task_id)
+
+    async def update(self, http: httpx.AsyncClient, caller: Caller, task_id: str, title: str, *,
+                     path_user: str | None = None) -> Reply:
+        query = (f"mutation($id: ID!, $t: String!) {{ updateTask(id: $id, input: {{title: $t}})"
+                 f" {{ {_TASK} }} }}")
+        return await self._task(http, caller, query, "updateTask", id=task_id, t=title)
+
+    async def complete(self, http: httpx.AsyncClient, caller: Caller, task_id: str, *,
+                       path_user: str | None = None) -> Reply:
+        query = f"mutation($id: ID!) {{ setTaskCompleted(id: $id) {{ {_TASK} }} }}"
+        return await self._task(http, caller, query, "setTaskCompleted", id=task_id)
+
+    async def delete(self, http: httpx.AsyncClient, caller: Caller, task_id: str, *,
+                     path_user: str | None = None) -> Reply:
+        failed, _ = await self._run(http, caller, "mutation($id: ID!) { deleteTask(id: $id) }",
+                                    id=task_id)
+        return failed or Reply(Result.OK)
+
+
 #: Every surface the interop suite drives; each test runs once per entry.
-SURFACES: tuple[Surface, ...] = (SurfaceA(), SurfaceB(), SurfaceC())
+SURFACES: tuple[Surface, ...] = (SurfaceA(), SurfaceB(), SurfaceC(), SurfaceGraphQL())
