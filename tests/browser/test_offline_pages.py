@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +23,7 @@ from app.devpages import GRAPHIQL_CSP, OfflineGraphQLRouter, install_docs
 from app.factory import create_app
 from app.settings import Settings
 from persistence.migrate import upgrade
-from tests.support import TEST_SECRET
+from tests.support import TEST_SECRET, token
 
 from .harness import AppFactory, PageGuard, screenshot
 
@@ -95,6 +95,7 @@ class DocsCase:
     token: str
     operation_id: str
     expected_status: str = "200"
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 GRAPHIQL_CASES = {
@@ -102,7 +103,12 @@ GRAPHIQL_CASES = {
     # The real page mints the demo user's token when served: a JWT, so it starts with "eyJ".
     "real": GraphiQLCase(real_app, "eyJ", "{ me { id } tasks { totalCount } }", '"demo-user"'),
 }
-DOCS_CASES = {"demo": DocsCase(demo_app, DEMO_TOKEN, "list_tasks")}
+DOCS_USER = "docs-user"
+DOCS_CASES = {
+    "demo": DocsCase(demo_app, DEMO_TOKEN, "list_tasks"),
+    "real": DocsCase(real_app, token(DOCS_USER), "a_list_tasks",
+                     parameters={"user_id": DOCS_USER}),
+}
 
 
 def _cases(cases: dict[str, Any]) -> list[Any]:
@@ -165,6 +171,8 @@ def test_docs_authorize_and_execute_offline(
     operation = page.locator(f'.opblock[id$="-{case.operation_id}"]')
     operation.locator(".opblock-summary").first.click()
     operation.get_by_role("button", name="Try it out").click()
+    for name, value in case.parameters.items():
+        operation.locator(f'tr[data-param-name="{name}"] input').fill(value)
     operation.get_by_role("button", name="Execute").click()
     status = operation.locator(".live-responses-table tr.response .response-col_status").first
     status.wait_for()
