@@ -11,12 +11,25 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, Phase
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
 from persistence.migrate import upgrade
 from tests.support import TEST_SECRET
+
+hypothesis_settings.register_profile(  # CI: bounded, and a failure is reported without shrinking
+    "ci", max_examples=12, stateful_step_count=25, deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "deep", max_examples=2000, stateful_step_count=60, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("TEST_PG_PORT", "5432")
