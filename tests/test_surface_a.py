@@ -517,6 +517,15 @@ async def test_unknown_path_and_method_use_the_error_body(client: httpx.AsyncCli
     assert_error(await client.post("/health"), 405, "METHOD_NOT_ALLOWED")
 
 
+async def test_405_allow_names_every_method_of_the_path(client: httpx.AsyncClient):
+    # Starlette names only the first route it tried; the fuzzer sent OPTIONS and saw "GET".
+    response = await client.options(tasks_url(ALICE), headers=auth(ALICE))
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "GET, POST"
+    response = await client.post(tasks_url(ALICE, str(uuid.uuid4()), "/complete"))
+    assert response.headers["allow"] == "PATCH"
+
+
 async def test_health_and_ready_need_no_token(client: httpx.AsyncClient):
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = await client.get("/ready")
