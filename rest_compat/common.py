@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -16,10 +15,12 @@ from persistence.tasks import SortField, TaskFilter, TaskOrdering
 from resolvers import tasks
 from resolvers.context import Context
 from resolvers.errors import ValidationFailed
+from resolvers.inputs import MAX_SEARCH_LENGTH, NO_NUL, DueDate
 from resolvers.tasks import TaskPage, TaskQuery
 
 MAX_OFFSET = 1_000_000_000
 SORT_ALIASES = {"created": SortField.CREATED_AT}
+SEARCH_TEXT: dict[str, Any] = {"maxLength": MAX_SEARCH_LENGTH, "pattern": NO_NUL}
 
 
 async def own_context(
@@ -87,18 +88,19 @@ class ListParams(BaseModel):
     status: Literal["all", "pending", "in_progress", "completed"] = "all"
     completed: Literal["true", "false"] | None = None
     priority: TaskPriority | None = None
-    q: str | None = Field(None, description="Case-insensitive substring of title or description")
-    search: str | None = Field(None, description="Alias of q")
-    due_after: datetime | None = None
-    due_date_from: datetime | None = Field(None, description="Alias of due_after")
-    due_before: datetime | None = None
-    due_date_to: datetime | None = Field(None, description="Alias of due_before")
+    q: str | None = Field(None, description="Case-insensitive substring of title or description",
+                          json_schema_extra=SEARCH_TEXT)
+    search: str | None = Field(None, description="Alias of q", json_schema_extra=SEARCH_TEXT)
+    due_after: DueDate = None
+    due_date_from: DueDate = Field(None, description="Alias of due_after")
+    due_before: DueDate = None
+    due_date_to: DueDate = Field(None, description="Alias of due_before")
     sort: Literal["created_at", "created", "updated_at", "title", "due_date", "priority",
                   "status"] = "created_at"
     order: Literal["asc", "desc"] = "desc"
     limit: int = Field(100, ge=1, le=500)
-    offset: int | None = Field(None, ge=0, le=MAX_OFFSET)
-    page: int | None = Field(None, ge=1, le=MAX_OFFSET)
+    offset: int | None = Field(None, ge=0, le=MAX_OFFSET, description="Not with page")
+    page: int | None = Field(None, ge=1, le=MAX_OFFSET, description="Not with offset")
 
     def to_query(self) -> TaskQuery:
         if self.offset is not None and self.page is not None:

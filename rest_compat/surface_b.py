@@ -89,7 +89,7 @@ async def list_tasks(ctx: OwnContext, params: Annotated[ListParams, Query()]) ->
 @router.post("", status_code=201, **_op(
     "create_task", "Create a task", 413,
     openapi_extra=json_body(NewTask, {"title": "Buy milk", "priority": "high"},
-                            description=_TITLE),
+                            description=_TITLE, title_max=TITLE_MAX),
     responses=success(201, schemas.TaskEnvelope, "The new task", "Location", "ETag")))
 async def create_task(ctx: OwnContext, request: Request) -> Response:
     record = await tasks.create_task(ctx, await read_body(request), title_max=TITLE_MAX)
@@ -106,7 +106,7 @@ async def get_task(ctx: OwnContext, task_id: TaskId) -> Response:
 @router.put("/{task_id}", **_op(
     "update_task", "Update a task (fields omitted stay as they are)", 404, 412, 413,
     openapi_extra=json_body(TaskChanges, {"title": "Buy oat milk", "status": "in_progress"},
-                            description=_TITLE),
+                            description=_TITLE, title_max=TITLE_MAX),
     responses=success(200, schemas.TaskEnvelope, "The updated task", "ETag")))
 async def update_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
     record = await tasks.update_task(ctx, task_id, await read_body(request),
