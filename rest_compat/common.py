@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +49,20 @@ async def read_body(request: Request) -> bytes | None:
         if len(body) > limit:
             raise PayloadTooLarge
     return body or None
+
+
+def ensure_utf8_query(request: Request) -> None:
+    """ValidationFailed unless every query name and value is UTF-8 once percent-decoded.
+
+    Starlette would silently turn bad bytes into U+FFFD and search for that instead.
+    """
+    query = request.scope["query_string"].decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True, encoding="latin-1"):
+        try:
+            name.encode("latin-1").decode(), value.encode("latin-1").decode()
+        except UnicodeDecodeError:
+            field = name.encode("latin-1").decode(errors="replace") or "query"
+            raise ValidationFailed.single(field, "must be valid UTF-8") from None
 
 
 def expected_versions(request: Request) -> frozenset[int] | None:

@@ -19,6 +19,7 @@ from rest_compat import schemas
 from rest_compat.common import (
     MAX_OFFSET,
     created_location,
+    ensure_utf8_query,
     etag,
     expected_versions,
     own_context,
@@ -78,7 +79,9 @@ def _op(operation: str, summary: str, *statuses: int, **extra: Any) -> dict[str,
 
 @router.get("", **_op("list_tasks", "List the caller's tasks", responses=success(
     200, schemas.TaskListEnvelope, "A page of tasks with its pagination")))
-async def list_tasks(ctx: OwnContext, params: Annotated[ListParams, Query()]) -> Response:
+async def list_tasks(ctx: OwnContext, params: Annotated[ListParams, Query()],
+                     request: Request) -> Response:
+    ensure_utf8_query(request)
     page = await tasks.list_tasks(ctx, params.to_query())
     pagination = {"total": page.total, "limit": params.limit, "offset": params.offset,
                   "has_more": page.has_more}
