@@ -18,12 +18,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 from schemathesis.python import asgi
-from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
-from persistence.database import Database
-from tests.support import ALICE, TEST_SECRET, auth
+from tests.support import ALICE, TEST_SECRET, auth, empty_tables
 
 SURFACES = r"^/api/(tasks|v1/\{user_id\}/tasks|\{user_id\}/tasks)"
 MAX_EXAMPLES = 25
@@ -64,16 +62,8 @@ def _load_schema() -> schemathesis.BaseSchema:
 schema = _load_schema()
 
 
-async def _empty_tables(settings: Settings) -> None:
-    database = Database.connect(settings.database)
-    async with database.transaction() as session:
-        await session.execute(text("DELETE FROM tasks"))
-        await session.execute(text("DELETE FROM users"))
-    await database.dispose()
-
-
 @pytest.fixture
-def app_under_test(settings: Settings) -> Iterator[asgi.ASGIClient]:
+def app_under_test(settings: Settings, database_url: str) -> Iterator[asgi.ASGIClient]:
     """A client of this test's app, on schemathesis' own event loop; the tables emptied after."""
     APP.target = create_app(settings)
     try:
@@ -82,7 +72,7 @@ def app_under_test(settings: Settings) -> Iterator[asgi.ASGIClient]:
     finally:
         asgi.shutdown_lifespans()  # disposes the engine on the loop that opened its connections
         APP.target = None
-        anyio.run(_empty_tables, settings)
+        anyio.run(empty_tables, database_url)
 
 
 def _positive(case: schemathesis.Case, location: ParameterLocation) -> bool:
