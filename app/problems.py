@@ -39,15 +39,20 @@ class Problem:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
-    """The Problem a client sees for ``error`` (unexpected errors are masked and logged)."""
+def problem_for(error: Exception, *, validation_status: int = 400, audit_log: bool = True
+                ) -> Problem:
+    """The Problem a client sees for ``error`` (unexpected errors are masked and logged).
+
+    ``audit_log=False`` renders without counting or logging it (documentation examples).
+    """
     match error:
         case AuthenticationError():
             return Problem(401, error.code, error.message,
                            headers={"WWW-Authenticate": error.www_authenticate})
         case Forbidden():
-            audit.warning("authorization failed", extra={"reason": FORBIDDEN_REASON})
-            AUTH_FAILURES.labels(FORBIDDEN_REASON).inc()
+            if audit_log:
+                audit.warning("authorization failed", extra={"reason": FORBIDDEN_REASON})
+                AUTH_FAILURES.labels(FORBIDDEN_REASON).inc()
             return Problem(403, "FORBIDDEN", "You may only access your own tasks")
         case TaskNotFound():
             return Problem(404, "TASK_NOT_FOUND", "Task not found")

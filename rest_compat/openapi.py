@@ -137,7 +137,7 @@ def _example(errors: ErrorFormat, status: int, path: str) -> Any:
     elif status == 500:
         problem = _INTERNAL
     else:
-        problem = problem_for(_EXAMPLE_ERRORS[status])
+        problem = problem_for(_EXAMPLE_ERRORS[status], audit_log=False)
     request = Request({"type": "http", "method": "GET", "path": path, "query_string": b"",
                        "headers": [], "state": {"request_id": "5d1c9e0f2a7b4c3d"}})
     return json.loads(bytes(render_problem(problem, request, errors).body))
