@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app import health, metrics
 from app.context import Services
@@ -27,6 +28,7 @@ from schema.router import GraphQLRouter
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
 CORS_MAX_AGE_SECONDS = 600
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 EXPOSED_HEADERS = ["ETag", "Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After",
                    "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
 
@@ -101,6 +103,16 @@ async def _http_error(request: Request, error: Exception) -> Response:
     """Unknown paths and methods, in the same error shape as everything else."""
     assert isinstance(error, StarletteHTTPException)
     codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     problem = Problem(error.status_code, codes.get(error.status_code, "HTTP_ERROR"),
-                      str(error.detail), headers=dict(error.headers or {}))
+                      str(error.detail), headers=headers)
     return render_problem(problem, request, surface_errors(request, _FALLBACK_ERRORS))
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's 405 names only one route's)."""
+    routes = request.app.router.routes
+    return ", ".join(method for method in HTTP_METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes))

@@ -115,19 +115,22 @@ def _failure_for(error: jwt.InvalidTokenError) -> AuthFailure:
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
-    user_id = next((claims[name] for name in USER_ID_CLAIMS if name in claims), None)
-    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_ID_LENGTH:
-        raise AuthenticationError(AuthFailure.NO_USER_ID)
-    if "\x00" in user_id:
+    user_id = _text(next((claims[name] for name in USER_ID_CLAIMS if name in claims), None))
+    if user_id is None or not user_id.strip() or len(user_id) > MAX_USER_ID_LENGTH:
         raise AuthenticationError(AuthFailure.NO_USER_ID)
     email, name = _text(claims.get("email")), _text(claims.get("name"))
     return Principal(user_id=user_id, email=email, name=name)
 
 
 def _text(value: Any) -> str | None:
-    if isinstance(value, str) and "\x00" not in value:
-        return value
-    return None
+    """``value`` when it is text a database can store: no NUL, no lone surrogate."""
+    if not isinstance(value, str) or "\x00" in value:
+        return None
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # JSON allows "\ud800", UTF-8 does not
+        return None
+    return value
 
 
 def mint_token(

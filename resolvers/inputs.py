@@ -40,9 +40,18 @@ def check_text(value: str, *, max_length: int) -> str:
 
 
 def _not_a_number(value: Any) -> Any:
-    if isinstance(value, int | float):  # a bare number is not a date, whatever pydantic allows
+    """A number, or a string holding one, is not a date (pydantic reads it as a Unix time)."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _numeric(value)):
         raise ValueError("must be an ISO 8601 date-time string")
     return value
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -70,7 +79,54 @@ def _never_null(*names: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+NO_NUL = r"^[^\x00]*$"
+"""A JSON Schema pattern for text without NUL (see check_text)."""
+# Exactly what str.strip() removes (ECMA's \s, which JSON Schema patterns use, differs).
+_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def title_pattern(max_length: int) -> str:
+    """The title rule as a JSON Schema pattern: 1 to ``max_length`` characters once trimmed."""
+    edge = rf"[^{_SPACE}\x00]"
+    return rf"^[{_SPACE}]*{edge}(?:[^\x00]{{0,{max_length - 2}}}{edge})?[{_SPACE}]*$"
+
+
+_CONTRADICTIONS = {"anyOf": [
+    {"required": ["status", "completed"],
+     "properties": {"status": {"const": "completed"}, "completed": {"const": False}}},
+    {"required": ["status", "completed"],
+     "properties": {"status": {"enum": ["pending", "in_progress"]}, "completed": {"const": True}}},
+]}
+
+
+def publish_title_rule(schema: dict[str, Any], max_length: int = MAX_TITLE_LENGTH) -> None:
+    """Give the title of a task's JSON schema the pattern for titles of ``max_length``."""
+    _strings(schema, "title")["pattern"] = title_pattern(max_length)
+
+
+def _published_rules(schema: dict[str, Any]) -> None:
+    """A JSON schema edit: the text and consistency rules the validators below enforce."""
+    publish_title_rule(schema)
+    _strings(schema, "description").update(pattern=NO_NUL, maxLength=MAX_DESCRIPTION_LENGTH)
+    schema["not"] = _CONTRADICTIONS  # status and completed must not disagree
+
+
+def _strings(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """The string option of property ``name`` in ``schema``."""
+    prop: dict[str, Any] = schema["properties"][name]
+    return next((o for o in prop.get("anyOf", ()) if o.get("type") == "string"), prop)
+
+
+def _task_schema(*never_null: str) -> Callable[[dict[str, Any]], None]:
+    def edit(schema: dict[str, Any]) -> None:
+        _never_null(*never_null)(schema)
+        _published_rules(schema)
+
+    return edit
+
+
 DueDate = Annotated[datetime | None, BeforeValidator(_not_a_number)]
+"""A date-time in ISO 8601 (bodies and query parameters alike)."""
 
 
 class _TaskFields(BaseModel):
@@ -107,16 +163,23 @@ class _TaskFields(BaseModel):
 class NewTask(_TaskFields):
     """The fields of a task being created."""
 
+    model_config = ConfigDict(json_schema_extra=_task_schema())
+
     title: StrictStr
 
 
 _NOT_NULL_IF_SENT = ("title", "status", "priority", "completed")
 
 
+def _changes_schema(schema: dict[str, Any]) -> None:
+    _task_schema(*_NOT_NULL_IF_SENT)(schema)
+    schema["anyOf"] = [{"required": [name]} for name in UPDATABLE_FIELDS]  # see update_task
+
+
 class TaskChanges(_TaskFields):
     """A partial update: only the fields the client sent (see ``sent``)."""
 
-    model_config = ConfigDict(json_schema_extra=_never_null(*_NOT_NULL_IF_SENT))
+    model_config = ConfigDict(json_schema_extra=_changes_schema)
 
     title: StrictStr | None = None
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,10 +14,12 @@ from persistence.tasks import SortField, TaskFilter, TaskOrdering
 from resolvers import tasks
 from resolvers.context import Context
 from resolvers.errors import ValidationFailed
+from resolvers.inputs import MAX_SEARCH_LENGTH, NO_NUL, DueDate
 from resolvers.tasks import TaskPage, TaskQuery
 
 MAX_OFFSET = 1_000_000_000
 SORT_ALIASES = {"created": SortField.CREATED_AT}
+SEARCH_TEXT: dict[str, Any] = {"maxLength": MAX_SEARCH_LENGTH, "pattern": NO_NUL}
 
 
 async def own_context(
@@ -38,6 +39,20 @@ def created_location(request: Request, record: TaskRecord) -> str:
 async def read_body(request: Request) -> bytes | None:
     """The request body, None when empty (BodyLimitMiddleware enforces the size limit)."""
     return await request.body() or None
+
+
+def ensure_utf8_query(request: Request) -> None:
+    """ValidationFailed unless every query name and value is UTF-8 once percent-decoded.
+
+    Starlette would silently turn bad bytes into U+FFFD and search for that instead.
+    """
+    query = request.scope["query_string"].decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True, encoding="latin-1"):
+        try:
+            name.encode("latin-1").decode(), value.encode("latin-1").decode()
+        except UnicodeDecodeError:
+            field = name.encode("latin-1").decode(errors="replace") or "query"
+            raise ValidationFailed.single(field, "must be valid UTF-8") from None
 
 
 def expected_versions(request: Request) -> frozenset[int] | None:
@@ -77,18 +92,19 @@ class ListParams(BaseModel):
     status: Literal["all", "pending", "in_progress", "completed"] = "all"
     completed: Literal["true", "false"] | None = None
     priority: TaskPriority | None = None
-    q: str | None = Field(None, description="Case-insensitive substring of title or description")
-    search: str | None = Field(None, description="Alias of q")
-    due_after: datetime | None = None
-    due_date_from: datetime | None = Field(None, description="Alias of due_after")
-    due_before: datetime | None = None
-    due_date_to: datetime | None = Field(None, description="Alias of due_before")
+    q: str | None = Field(None, description="Case-insensitive substring of title or description",
+                          json_schema_extra=SEARCH_TEXT)
+    search: str | None = Field(None, description="Alias of q", json_schema_extra=SEARCH_TEXT)
+    due_after: DueDate = None
+    due_date_from: DueDate = Field(None, description="Alias of due_after")
+    due_before: DueDate = None
+    due_date_to: DueDate = Field(None, description="Alias of due_before")
     sort: Literal["created_at", "created", "updated_at", "title", "due_date", "priority",
                   "status"] = "created_at"
     order: Literal["asc", "desc"] = "desc"
     limit: int = Field(100, ge=1, le=500)
-    offset: int | None = Field(None, ge=0, le=MAX_OFFSET)
-    page: int | None = Field(None, ge=1, le=MAX_OFFSET)
+    offset: int | None = Field(None, ge=0, le=MAX_OFFSET, description="Not with page")
+    page: int | None = Field(None, ge=1, le=MAX_OFFSET, description="Not with offset")
 
     def to_query(self) -> TaskQuery:
         if self.offset is not None and self.page is not None:

@@ -13,6 +13,7 @@ from app.problems import PayloadTooLarge, Problem, RateLimited, problem_for
 from auth.errors import AuthenticationError, AuthFailure
 from persistence.errors import DatabaseUnavailable
 from resolvers.errors import Forbidden, StaleVersion, TaskNotFound, ValidationFailed
+from resolvers.inputs import publish_title_rule
 from rest_compat.routing import ErrorFormat, render_problem
 
 BEARER = HTTPBearer(
@@ -74,10 +75,13 @@ def success(status: int, model: Any, description: str, *headers: str
 
 
 def json_body(model: type[BaseModel], example: dict[str, Any], *, required: bool = True,
-              description: str | None = None) -> dict[str, Any]:
+              description: str | None = None, title_max: int | None = None) -> dict[str, Any]:
     """``openapi_extra`` for a route that reads its JSON body itself (validated by ``model``)."""
+    schema = inline_schema(model)
+    if title_max is not None:
+        publish_title_rule(schema, title_max)
     body: dict[str, Any] = {"required": required, "content": {"application/json": {
-        "schema": inline_schema(model), "example": example}}}
+        "schema": schema, "example": example}}}
     if description:
         body["description"] = description
     return {"requestBody": body}

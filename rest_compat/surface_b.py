@@ -19,6 +19,7 @@ from rest_compat import schemas
 from rest_compat.common import (
     MAX_OFFSET,
     created_location,
+    ensure_utf8_query,
     etag,
     expected_versions,
     own_context,
@@ -78,7 +79,9 @@ def _op(operation: str, summary: str, *statuses: int, **extra: Any) -> dict[str,
 
 @router.get("", **_op("list_tasks", "List the caller's tasks", responses=success(
     200, schemas.TaskListEnvelope, "A page of tasks with its pagination")))
-async def list_tasks(ctx: OwnContext, params: Annotated[ListParams, Query()]) -> Response:
+async def list_tasks(ctx: OwnContext, params: Annotated[ListParams, Query()],
+                     request: Request) -> Response:
+    ensure_utf8_query(request)
     page = await tasks.list_tasks(ctx, params.to_query())
     pagination = {"total": page.total, "limit": params.limit, "offset": params.offset,
                   "has_more": page.has_more}
@@ -89,7 +92,7 @@ async def list_tasks(ctx: OwnContext, params: Annotated[ListParams, Query()]) ->
 @router.post("", status_code=201, **_op(
     "create_task", "Create a task", 413,
     openapi_extra=json_body(NewTask, {"title": "Buy milk", "priority": "high"},
-                            description=_TITLE),
+                            description=_TITLE, title_max=TITLE_MAX),
     responses=success(201, schemas.TaskEnvelope, "The new task", "Location", "ETag")))
 async def create_task(ctx: OwnContext, request: Request) -> Response:
     record = await tasks.create_task(ctx, await read_body(request), title_max=TITLE_MAX)
@@ -106,7 +109,7 @@ async def get_task(ctx: OwnContext, task_id: TaskId) -> Response:
 @router.put("/{task_id}", **_op(
     "update_task", "Update a task (fields omitted stay as they are)", 404, 412, 413,
     openapi_extra=json_body(TaskChanges, {"title": "Buy oat milk", "status": "in_progress"},
-                            description=_TITLE),
+                            description=_TITLE, title_max=TITLE_MAX),
     responses=success(200, schemas.TaskEnvelope, "The updated task", "ETag")))
 async def update_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
     record = await tasks.update_task(ctx, task_id, await read_body(request),

@@ -21,6 +21,7 @@ from rest_compat import schemas
 from rest_compat.common import (
     ListParams,
     created_location,
+    ensure_utf8_query,
     etag,
     expected_versions,
     list_headers,
@@ -62,6 +63,7 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
                                            "X-Total-Count", "Link")))
     async def list_tasks(request: Request, params: Annotated[ListParams, Query()],
                          ctx: Context = own) -> Response:
+        ensure_utf8_query(request)
         page = await tasks.list_tasks(ctx, params.to_query())
         return JSONResponse([task_json(t) for t in page.tasks],
                             headers=list_headers(request, params, page))

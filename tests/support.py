@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from auth.verifier import mint_token
+from persistence.database import Database
+from persistence.urls import parse_database_url
 
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 ALICE, BOB, CAROL = "alice-0001", "bob-0002", "carol-0003"
@@ -43,3 +46,12 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert isinstance(body["detail"], str) and body["detail"]
     assert body["request_id"] == response.headers["x-request-id"]
     return body
+
+
+async def empty_tables(database_url: str) -> None:
+    """Delete every task and user, for tests that run the app outside the ``app`` fixture."""
+    database = Database.connect(parse_database_url(database_url))
+    async with database.transaction() as session:
+        await session.execute(text("DELETE FROM tasks"))
+        await session.execute(text("DELETE FROM users"))
+    await database.dispose()

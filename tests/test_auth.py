@@ -85,6 +85,8 @@ async def test_scheme_word_is_case_insensitive(client: httpx.AsyncClient):
     ("empty sub", lambda: hs256(claims(sub="")), "UNAUTHENTICATED"),
     ("300-character sub", lambda: hs256(claims(sub="u" * 300)), "UNAUTHENTICATED"),
     ("numeric sub", lambda: hs256(claims(sub=12345)), "UNAUTHENTICATED"),
+    ("lone surrogate sub", lambda: hs256(claims(sub="al\ud800ice")), "UNAUTHENTICATED"),  # was 500
+    ("NUL in sub", lambda: hs256(claims(sub="alice\u0000")), "UNAUTHENTICATED"),
     ("JSON array payload", lambda: hs256([ALICE]), "UNAUTHENTICATED"),
     ("invalid base64", lambda: "!!!.@@@.###", "UNAUTHENTICATED"),
     ("not a JWT", lambda: "garbage", "UNAUTHENTICATED"),
@@ -157,6 +159,18 @@ async def test_email_and_name_claims_reach_the_users_table(client: httpx.AsyncCl
     async with app.state.services.db.transaction() as session:
         rows = (await session.execute(text("SELECT id, email, name FROM users"))).all()
     assert [tuple(r) for r in rows] == [(ALICE, "a@example.com", "Alice B.")]
+
+
+async def test_email_and_name_that_are_not_storable_text_are_dropped(client: httpx.AsyncClient,
+                                                                     app):
+    # A lone surrogate is valid JSON but not UTF-8: storing it was a 500 (hostile inputs).
+    bearer = hs256(claims(email="a\ud800@example.com", name="nul\u0000"))
+    response = await client.post(tasks_url(ALICE), json={"title": "x"},
+                                 headers={"Authorization": f"Bearer {bearer}"})
+    assert response.status_code == 201, response.text
+    async with app.state.services.db.transaction() as session:
+        rows = (await session.execute(text("SELECT id, email, name FROM users"))).all()
+    assert [tuple(r) for r in rows] == [(ALICE, None, None)]
 
 
 # ---------------------------------------------------------------- issuer and audience

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -282,6 +284,16 @@ async def test_metrics_count_requests_latency_rejections_and_auth_failures(sqlit
     assert grew("todo_api_auth_failures_total", reason="user_mismatch") == 1
     assert metric(after, "todo_api_db_pool_connections_in_use") == 0
     assert "todo_api_db_pool_connections_in_use" in after
+
+
+def test_a_fresh_process_starts_with_no_authorization_failures():
+    # Rendering the 403 examples of /openapi.json at import used to log and count 12 of them.
+    script = ("from prometheus_client import REGISTRY; import app.factory; print(REGISTRY."
+              "get_sample_value('todo_api_auth_failures_total', {'reason': 'user_mismatch'}))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True, cwd=Path(__file__).parent.parent)
+    assert done.stdout.strip() in ("None", "0.0")
+    assert "authorization failed" not in done.stderr + done.stdout
 
 
 # --- database outage (fast, in process) ----------------------------------------------------------

@@ -240,6 +240,8 @@ async def test_contradicting_status_and_completed_is_400(client: httpx.AsyncClie
     ({"title": "ok", "priority": "urgent"}, "priority"),
     ({"title": "ok", "due_date": "tomorrow"}, "due_date"),
     ({"title": "ok", "due_date": 1700000000}, "due_date"),
+    ({"title": "ok", "due_date": "1700000000"}, "due_date"),  # pydantic: a Unix time (fuzzer)
+    ({"title": "ok", "due_date": "0.5"}, "due_date"),
 ])
 async def test_create_task_validation_errors_are_400(client: httpx.AsyncClient, body, field):
     response = await client.post(tasks_url(ALICE), json=body, headers=auth(ALICE))
@@ -484,6 +486,8 @@ async def test_search_is_case_insensitive_and_takes_wildcards_literally(client):
     "?limit=0", "?limit=501", "?limit=abc", "?offset=-1", "?page=0", "?status=done",
     "?sort=colour", "?order=up", "?completed=yes", "?priority=urgent", "?due_after=soon",
     "?offset=1&page=2", "?limit=99999999999999999999999", "?q=a%00b",
+    "?due_date_to=0.5", "?due_after=1700000000",  # not Unix times (found by schemathesis)
+    "?q=%FF", "?search=%ED%A0%80",  # not UTF-8: was a search for U+FFFD (hostile inputs)
 ])
 async def test_invalid_list_parameters_are_400(client: httpx.AsyncClient, query):
     response = await client.get(tasks_url(ALICE) + query, headers=auth(ALICE))
@@ -520,6 +524,15 @@ async def test_every_response_has_request_id_and_security_headers(client: httpx.
 async def test_unknown_path_and_method_use_the_error_body(client: httpx.AsyncClient):
     assert_error(await client.get("/api/nothing/here/at/all"), 404, "NOT_FOUND")
     assert_error(await client.post("/health"), 405, "METHOD_NOT_ALLOWED")
+
+
+async def test_405_allow_names_every_method_of_the_path(client: httpx.AsyncClient):
+    # Starlette names only the first route it tried; the fuzzer sent OPTIONS and saw "GET".
+    response = await client.options(tasks_url(ALICE), headers=auth(ALICE))
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == "GET, POST"
+    response = await client.post(tasks_url(ALICE, str(uuid.uuid4()), "/complete"))
+    assert response.headers["allow"] == "PATCH"
 
 
 async def test_health_and_ready_need_no_token(client: httpx.AsyncClient):
