@@ -6,19 +6,21 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
+from schemathesis.python import asgi
 from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
 from persistence.migrate import upgrade
-from tests.support import TEST_SECRET
+from tests.fuzzing import APP
+from tests.support import TEST_SECRET, empty_tables
 
 hypothesis_settings.register_profile(  # CI: bounded, and a failure is reported without shrinking
     "ci", max_examples=12, stateful_step_count=25, deadline=None,
@@ -99,7 +101,13 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def artifacts_dir() -> Path:
-    path = Path(__file__).parent.parent / "test-artifacts"
-    path.mkdir(exist_ok=True)
-    return path
+def app_under_test(settings: Settings, database_url: str) -> Iterator[asgi.ASGIClient]:
+    """A client of this test's app, on schemathesis' own event loop; the tables emptied after."""
+    APP.target = create_app(settings)
+    try:
+        with asgi.get_client(APP) as http:
+            yield http
+    finally:
+        asgi.shutdown_lifespans()  # disposes the engine on the loop that opened its connections
+        APP.target = None
+        anyio.run(empty_tables, database_url)

@@ -7,13 +7,9 @@ headers match the published schema, invalid input is rejected and valid input ac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import anyio
-import pytest
 import schemathesis
-from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
@@ -21,28 +17,11 @@ from schemathesis.python import asgi
 
 from app.factory import create_app
 from app.settings import Settings
-from tests.support import ALICE, TEST_SECRET, auth, empty_tables
+from tests.fuzzing import APP
+from tests.support import ALICE, TEST_SECRET, auth
 
 SURFACES = r"^/api/(tasks|v1/\{user_id\}/tasks|\{user_id\}/tasks)"
 MAX_EXAMPLES = 25
-
-
-class AppUnderTest:
-    """The ASGI app schemathesis calls: it forwards everything to the current test's app.
-
-    Schemathesis binds an app to each operation when it collects the tests, but every test here
-    has its own app on its own database; lifespans (the engine's disposal) are forwarded too.
-    """
-
-    def __init__(self) -> None:
-        self.target: FastAPI | None = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        assert self.target is not None, "no app under test"
-        await self.target(scope, receive, send)
-
-
-APP = AppUnderTest()
 
 
 def _published() -> dict[str, Any]:
@@ -60,19 +39,6 @@ def _load_schema() -> schemathesis.BaseSchema:
 
 
 schema = _load_schema()
-
-
-@pytest.fixture
-def app_under_test(settings: Settings, database_url: str) -> Iterator[asgi.ASGIClient]:
-    """A client of this test's app, on schemathesis' own event loop; the tables emptied after."""
-    APP.target = create_app(settings)
-    try:
-        with asgi.get_client(APP) as http:
-            yield http
-    finally:
-        asgi.shutdown_lifespans()  # disposes the engine on the loop that opened its connections
-        APP.target = None
-        anyio.run(empty_tables, database_url)
 
 
 def _positive(case: schemathesis.Case, location: ParameterLocation) -> bool:
