@@ -21,11 +21,12 @@ from schema.types import (
 
 MAX_FIRST = 100
 DEFAULT_FIRST = 50
+TASKS_DESCRIPTION = f"The caller's tasks; first is 1-{MAX_FIRST}"
 
 
 async def task_connection(
-    info: Info, filter: TaskFilter | None, order_by: TaskOrder | None, first: int | None,
-    after: str | None,
+    info: Info, filter: TaskFilter | None = UNSET, order_by: TaskOrder | None = UNSET,
+    first: int | None = DEFAULT_FIRST, after: str | None = UNSET,
 ) -> TaskConnection:
     """A page of the caller's tasks, continuing after the ``after`` cursor."""
     query = TaskQuery(filter=(filter or TaskFilter()).to_filter(),
@@ -47,12 +48,8 @@ class Viewer:
     async def task_counts(self, info: Info) -> TaskCounts:
         return TaskCounts.from_counts(await tasks.status_counts(info.context.ctx))
 
-    @strawberry.field(description=f"The caller's tasks; first is 1-{MAX_FIRST}")
-    async def tasks(
-        self, info: Info, filter: TaskFilter | None = UNSET, order_by: TaskOrder | None = UNSET,
-        first: int | None = DEFAULT_FIRST, after: str | None = UNSET,
-    ) -> TaskConnection:
-        return await task_connection(info, filter, order_by, first, after)
+    tasks: TaskConnection = strawberry.field(resolver=task_connection,
+                                             description=TASKS_DESCRIPTION)
 
 
 @strawberry.type
@@ -68,12 +65,8 @@ class Query:
         record = await tasks.find_task(info.context.ctx, id)
         return None if record is None else Task.from_record(record)
 
-    @strawberry.field(description=f"The caller's tasks; first is 1-{MAX_FIRST}")
-    async def tasks(
-        self, info: Info, filter: TaskFilter | None = UNSET, order_by: TaskOrder | None = UNSET,
-        first: int | None = DEFAULT_FIRST, after: str | None = UNSET,
-    ) -> TaskConnection:
-        return await task_connection(info, filter, order_by, first, after)
+    tasks: TaskConnection = strawberry.field(resolver=task_connection,
+                                             description=TASKS_DESCRIPTION)
 
 
 @strawberry.type
