@@ -13,6 +13,7 @@ test: .venv/.synced assets
 
 lint: .venv/.synced
 	$(UV) run ruff check .
+	$(UV) run mypy app auth persistence resolvers rest_compat schema
 
 schema: .venv/.synced
 	$(UV) run todo-api export-schema

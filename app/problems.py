@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 
@@ -79,6 +80,6 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
     return Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
 
 
-def _field_error(error: dict[str, object]) -> FieldError:
+def _field_error(error: dict[str, Any]) -> FieldError:
     location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
     return FieldError(field=".".join(location) or "body", message=str(error.get("msg", "invalid")))

@@ -62,7 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class User(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "users"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "users"
 
     id: str = Field(sa_column=Column(String(MAX_USER_ID_LENGTH), primary_key=True))
     email: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -72,7 +72,7 @@ class User(SQLModel, table=True):
 
 
 class Task(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "tasks"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "tasks"
     __table_args__ = (
         Index("ix_tasks_user_id_created_at", "user_id", "created_at"),
         Index("ix_tasks_user_id_status", "user_id", "status"),

@@ -80,7 +80,7 @@ def sort_value(record: TaskRecord, field: SortField) -> Any:
     return getattr(record, field.value)
 
 
-def _record(row: Row[Any]) -> TaskRecord:
+def _record(row: Row[*tuple[Any, ...]]) -> TaskRecord:
     return TaskRecord(
         id=row.id, user_id=row.user_id, title=row.title, description=row.description,
         completed=row.completed, completed_at=row.completed_at, status=TaskStatus(row.status),

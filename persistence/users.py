@@ -17,7 +17,7 @@ async def upsert_user(
     session: AsyncSession, user_id: str, *, email: str | None, name: str | None, now: datetime
 ) -> None:
     """Insert the user or refresh its email and name, atomically (safe under races)."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(users).values(
         id=user_id, email=email, name=name, created_at=now, updated_at=now
     )
