@@ -7,12 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from persistence.errors import DatabaseUnavailable, is_unavailable
 from persistence.urls import DatabaseTarget
@@ -23,7 +18,8 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Same pool; a connection checked out here sends no BEGIN/COMMIT around its statement.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @classmethod
     def connect(
@@ -50,7 +46,6 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
-            pool_pre_ping=True,
             pool_recycle=1800,
         )
         return cls(engine)
@@ -60,20 +55,25 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction, committed on success, rolled back on error."""
-        try:
-            async with self._sessions() as session, session.begin():
-                yield session
-        except Exception as error:
-            if is_unavailable(error):
-                raise DatabaseUnavailable(str(type(error).__name__)) from error
-            raise
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in one transaction, committed on success, rolled back on error."""
+        async with _unavailable_on_outage(), self.engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for ONE read statement, in autocommit: no BEGIN/COMMIT round trips.
+
+        A single statement sees one snapshot, exactly as in a transaction of its own; use
+        ``transaction`` for anything that needs several statements to agree or that writes.
+        """
+        async with _unavailable_on_outage(), self._autocommit.connect() as connection:
+            yield connection
 
     async def ping(self) -> None:
         """Run a trivial statement; raise DatabaseUnavailable when the database is down."""
-        async with self.transaction() as session:
-            await session.execute(text("SELECT 1"))
+        async with self.read() as connection:
+            await connection.execute(text("SELECT 1"))
 
     def connections_in_use(self) -> int:
         """Connections currently checked out of the pool."""
@@ -82,6 +82,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def _unavailable_on_outage() -> AsyncIterator[None]:
+    """Database outages (refused connections, dropped sockets) as DatabaseUnavailable."""
+    try:
+        yield
+    except Exception as error:
+        if is_unavailable(error):
+            raise DatabaseUnavailable(str(type(error).__name__)) from error
+        raise
 
 
 def _sqlite_engine(target: DatabaseTarget, *, timeout: float) -> AsyncEngine:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, false, func, insert, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from persistence.models import StatusCounts, Task, TaskPriority, TaskRecord, TaskStatus
@@ -137,7 +137,7 @@ def _after(ordering: TaskOrdering, key: SortKey) -> ColumnElement[bool]:
 
 
 async def fetch(
-    session: AsyncSession, owner: str, task_id: uuid.UUID, *, lock: bool = False
+    session: AsyncConnection, owner: str, task_id: uuid.UUID, *, lock: bool = False
 ) -> TaskRecord | None:
     """The owner's task ``task_id``; ``lock`` holds it until the transaction ends."""
     query = select(*_COLUMNS).where(c.user_id == owner, c.id == task_id)
@@ -148,7 +148,7 @@ async def fetch(
 
 
 async def fetch_many(
-    session: AsyncSession, owner: str, task_ids: Iterable[uuid.UUID]
+    session: AsyncConnection, owner: str, task_ids: Iterable[uuid.UUID]
 ) -> list[TaskRecord]:
     """The owner's tasks among ``task_ids``, in one statement, in no particular order."""
     query = select(*_COLUMNS).where(c.user_id == owner, c.id.in_(list(task_ids)))
@@ -156,7 +156,7 @@ async def fetch_many(
 
 
 async def search(
-    session: AsyncSession,
+    session: AsyncConnection,
     owner: str,
     flt: TaskFilter,
     ordering: TaskOrdering,
@@ -164,37 +164,45 @@ async def search(
     limit: int,
     offset: int = 0,
     after: SortKey | None = None,
-) -> list[TaskRecord]:
-    """One page of the owner's tasks matching ``flt``."""
+) -> tuple[list[TaskRecord], int]:
+    """One page of the owner's tasks matching ``flt``, and how many match in all.
+
+    One statement (the total rides along as a scalar subquery), so page and total come from
+    the same snapshot; only an empty page needs a second statement for the total.
+    """
     clauses = _filter_clauses(owner, flt)
+    total = select(func.count()).select_from(tasks).where(*clauses).scalar_subquery()
     if after is not None:
         clauses.append(_after(ordering, after))
-    query = (select(*_COLUMNS).where(*clauses).order_by(*_order_by(ordering))
-             .limit(limit).offset(offset))
-    return [_record(row) for row in await session.execute(query)]
+    query = (select(*_COLUMNS, total.label("total")).where(*clauses)
+             .order_by(*_order_by(ordering)).limit(limit).offset(offset))
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return [], await count(session, owner, flt)
+    return [_record(row) for row in rows], int(rows[0].total)
 
 
-async def count(session: AsyncSession, owner: str, flt: TaskFilter) -> int:
+async def count(session: AsyncConnection, owner: str, flt: TaskFilter) -> int:
     """How many of the owner's tasks match ``flt``."""
     query = select(func.count()).select_from(tasks).where(*_filter_clauses(owner, flt))
     return int((await session.execute(query)).scalar_one())
 
 
-async def count_by_status(session: AsyncSession, owner: str) -> StatusCounts:
+async def count_by_status(session: AsyncConnection, owner: str) -> StatusCounts:
     """The owner's tasks counted per status."""
     query = select(c.status, func.count()).where(c.user_id == owner).group_by(c.status)
     counts = {status: int(n) for status, n in await session.execute(query)}
     return StatusCounts(**{s.value: counts.get(s.value, 0) for s in TaskStatus})
 
 
-async def insert_task(session: AsyncSession, values: Mapping[str, Any]) -> TaskRecord:
+async def insert_task(session: AsyncConnection, values: Mapping[str, Any]) -> TaskRecord:
     """Insert one task and return it as stored."""
     row = (await session.execute(insert(tasks).values(**values).returning(*_COLUMNS))).one()
     return _record(row)
 
 
 async def update_task(
-    session: AsyncSession, owner: str, task_id: uuid.UUID, values: Mapping[str, Any]
+    session: AsyncConnection, owner: str, task_id: uuid.UUID, values: Mapping[str, Any]
 ) -> TaskRecord | None:
     """Apply ``values`` to the owner's task, add one to its version, and return it."""
     query = (update(tasks).where(c.user_id == owner, c.id == task_id)
@@ -203,7 +211,7 @@ async def update_task(
     return _record(row) if row else None
 
 
-async def delete_task(session: AsyncSession, owner: str, task_id: uuid.UUID) -> bool:
+async def delete_task(session: AsyncConnection, owner: str, task_id: uuid.UUID) -> bool:
     """Delete the owner's task; False when there was none."""
     query = delete(tasks).where(c.user_id == owner, c.id == task_id).returning(c.id)
     return (await session.execute(query)).first() is not None
