@@ -80,12 +80,18 @@ def sort_value(record: TaskRecord, field: SortField) -> Any:
     return getattr(record, field.value)
 
 
+_STATUSES = {s.value: s for s in TaskStatus}
+_PRIORITIES = {p.value: p for p in TaskPriority}
+
+
 def _record(row: Row[Any]) -> TaskRecord:
+    """The TaskRecord of a row that starts with _COLUMNS (positional: the hot path of lists)."""
+    (id_, user_id, title, description, completed, completed_at, status, priority, due_date,
+     created_at, updated_at, version) = row[:12]
     return TaskRecord(
-        id=row.id, user_id=row.user_id, title=row.title, description=row.description,
-        completed=row.completed, completed_at=row.completed_at, status=TaskStatus(row.status),
-        priority=TaskPriority(row.priority), due_date=row.due_date, created_at=row.created_at,
-        updated_at=row.updated_at, version=row.version,
+        id=id_, user_id=user_id, title=title, description=description, completed=completed,
+        completed_at=completed_at, status=_STATUSES[status], priority=_PRIORITIES[priority],
+        due_date=due_date, created_at=created_at, updated_at=updated_at, version=version,
     )
 
 
