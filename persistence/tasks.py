@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, false, func, insert, or_, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -84,7 +98,7 @@ _STATUSES = {s.value: s for s in TaskStatus}
 _PRIORITIES = {p.value: p for p in TaskPriority}
 
 
-def _record(row: Row[Any]) -> TaskRecord:
+def _record(row: Sequence[Any]) -> TaskRecord:
     """The TaskRecord of a row that starts with _COLUMNS (positional: the hot path of lists)."""
     (id_, user_id, title, description, completed, completed_at, status, priority, due_date,
      created_at, updated_at, version) = row[:12]
@@ -95,23 +109,46 @@ def _record(row: Row[Any]) -> TaskRecord:
     )
 
 
-def _filter_clauses(owner: str, flt: TaskFilter) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [c.user_id == owner]
+def _filter_params(owner: str, flt: TaskFilter) -> dict[str, Any]:
+    """The bound values of ``flt``; which keys are present decides the statement's shape."""
+    params: dict[str, Any] = {"owner": owner}
     if flt.status is not None:
-        clauses.append(c.status == flt.status.value)
+        params["status"] = flt.status.value
     if flt.completed is not None:
-        clauses.append(c.completed == flt.completed)
+        params["completed"] = flt.completed
     if flt.priority is not None:
-        clauses.append(c.priority == flt.priority.value)
+        params["priority"] = flt.priority.value
     if flt.search:
-        clauses.append(or_(
-            c.title.icontains(flt.search, autoescape=True),
-            c.description.icontains(flt.search, autoescape=True),
-        ))
+        params["search"] = _escape_like(flt.search)
     if flt.due_after is not None:
-        clauses.append(c.due_date >= flt.due_after)
+        params["due_after"] = flt.due_after
     if flt.due_before is not None:
-        clauses.append(c.due_date <= flt.due_before)
+        params["due_before"] = flt.due_before
+    return params
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE ... ESCAPE '/' (what autoescape=True does)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _filter_clauses(shape: frozenset[str]) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [c.user_id == bindparam("owner")]
+    if "status" in shape:
+        clauses.append(c.status == bindparam("status"))
+    if "completed" in shape:
+        clauses.append(c.completed == bindparam("completed"))
+    if "priority" in shape:
+        clauses.append(c.priority == bindparam("priority"))
+    if "search" in shape:
+        clauses.append(or_(
+            c.title.icontains(bindparam("search"), escape="/"),
+            c.description.icontains(bindparam("search"), escape="/"),
+        ))
+    if "due_after" in shape:
+        clauses.append(c.due_date >= bindparam("due_after"))
+    if "due_before" in shape:
+        clauses.append(c.due_date <= bindparam("due_before"))
     return clauses
 
 
@@ -124,17 +161,26 @@ def _order_by(ordering: TaskOrdering) -> list[ColumnElement[Any]]:
     return keys
 
 
-def _after(ordering: TaskOrdering, key: SortKey) -> ColumnElement[bool]:
-    """Rows strictly after ``key`` in ``ordering`` (keyset pagination)."""
+def _after_params(key: SortKey) -> dict[str, Any]:
+    params = {"after_id": key.id}
+    if key.value is not None:
+        params["after_value"] = key.value
+    return params
+
+
+def _after(ordering: TaskOrdering, shape: frozenset[str]) -> ColumnElement[bool]:
+    """Rows strictly after the bound key in ``ordering`` (keyset pagination)."""
     column = _SORT_COLUMNS[ordering.field]
+    has_value = "after_value" in shape
 
     def beyond(col: ColumnElement[Any] | KeyedColumnElement[Any], value: Any) -> Any:
         return col < value if ordering.descending else col > value
 
-    same_value = column.is_not_distinct_from(key.value)
-    after = or_(and_(same_value, beyond(c.id, key.id)))
-    if key.value is not None:
-        after = or_(beyond(column, key.value), after)
+    same_value = (column.is_not_distinct_from(bindparam("after_value")) if has_value
+                  else column.is_(None))
+    after = or_(and_(same_value, beyond(c.id, bindparam("after_id"))))
+    if has_value:
+        after = or_(beyond(column, bindparam("after_value")), after)
         if ordering.field is SortField.DUE_DATE:
             after = or_(c.due_date.is_(None), after)
     elif ordering.field is not SortField.DUE_DATE:
@@ -142,14 +188,35 @@ def _after(ordering: TaskOrdering, key: SortKey) -> ColumnElement[bool]:
     return after
 
 
+@functools.cache  # finite: one statement per filter combination, ordering and cursor kind
+def _search_statement(ordering: TaskOrdering, shape: frozenset[str]) -> Select[Any]:
+    """A page of tasks with their total, every value bound at execution (built once)."""
+    clauses = _filter_clauses(shape)
+    total = select(func.count()).select_from(tasks).where(*clauses).scalar_subquery()
+    if "after_id" in shape:
+        clauses.append(_after(ordering, shape))
+    return (select(*_COLUMNS, total.label("total")).where(*clauses)
+            .order_by(*_order_by(ordering))
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+
+
+@functools.cache
+def _count_statement(shape: frozenset[str]) -> Select[Any]:
+    return select(func.count()).select_from(tasks).where(*_filter_clauses(shape))
+
+
+_FETCH = select(*_COLUMNS).where(c.user_id == bindparam("owner"), c.id == bindparam("id"))
+_FETCH_LOCKED = _FETCH.with_for_update()
+_FETCH_MANY = select(*_COLUMNS).where(c.user_id == bindparam("owner"),
+                                      c.id.in_(bindparam("ids", expanding=True)))
+
+
 async def fetch(
     session: AsyncConnection, owner: str, task_id: uuid.UUID, *, lock: bool = False
 ) -> TaskRecord | None:
     """The owner's task ``task_id``; ``lock`` holds it until the transaction ends."""
-    query = select(*_COLUMNS).where(c.user_id == owner, c.id == task_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
+    query = _FETCH_LOCKED if lock else _FETCH
+    row = (await session.execute(query, {"owner": owner, "id": task_id})).first()
     return _record(row) if row else None
 
 
@@ -157,8 +224,8 @@ async def fetch_many(
     session: AsyncConnection, owner: str, task_ids: Iterable[uuid.UUID]
 ) -> list[TaskRecord]:
     """The owner's tasks among ``task_ids``, in one statement, in no particular order."""
-    query = select(*_COLUMNS).where(c.user_id == owner, c.id.in_(list(task_ids)))
-    return [_record(row) for row in await session.execute(query)]
+    rows = await session.execute(_FETCH_MANY, {"owner": owner, "ids": list(task_ids)})
+    return [_record(row) for row in rows]
 
 
 async def search(
@@ -176,13 +243,11 @@ async def search(
     One statement (the total rides along as a scalar subquery), so page and total come from
     the same snapshot; only an empty page needs a second statement for the total.
     """
-    clauses = _filter_clauses(owner, flt)
-    total = select(func.count()).select_from(tasks).where(*clauses).scalar_subquery()
+    params = _filter_params(owner, flt)
     if after is not None:
-        clauses.append(_after(ordering, after))
-    query = (select(*_COLUMNS, total.label("total")).where(*clauses)
-             .order_by(*_order_by(ordering)).limit(limit).offset(offset))
-    rows = (await session.execute(query)).all()
+        params |= _after_params(after)
+    query = _search_statement(ordering, frozenset(params))
+    rows = (await session.execute(query, {**params, "limit": limit, "offset": offset})).all()
     if not rows:
         return [], await count(session, owner, flt)
     return [_record(row) for row in rows], int(rows[0].total)
@@ -190,8 +255,8 @@ async def search(
 
 async def count(session: AsyncConnection, owner: str, flt: TaskFilter) -> int:
     """How many of the owner's tasks match ``flt``."""
-    query = select(func.count()).select_from(tasks).where(*_filter_clauses(owner, flt))
-    return int((await session.execute(query)).scalar_one())
+    params = _filter_params(owner, flt)
+    return int((await session.execute(_count_statement(frozenset(params)), params)).scalar_one())
 
 
 async def count_by_status(session: AsyncConnection, owner: str) -> StatusCounts:

@@ -168,6 +168,22 @@ async def test_query_task_counts_and_totals(client: httpx.AsyncClient):
     }
 
 
+async def test_query_tasks_search_takes_the_like_escape_character_literally(
+    client: httpx.AsyncClient,
+):
+    await create(client, ALICE, title="Either/or")
+    await create(client, ALICE, title="50% off")
+
+    async def titles(search: str) -> list[str]:
+        page = (await data(client, ALICE, PAGE, filter={"search": search}))["tasks"]
+        return sorted(edge["node"]["title"] for edge in page["edges"])
+
+    assert await titles("r/o") == ["Either/or"]
+    assert await titles("/") == ["Either/or"]
+    assert await titles("//") == []
+    assert await titles("/%") == []
+
+
 async def test_query_tasks_filters(client: httpx.AsyncClient):
     await create(client, ALICE, title="Buy 100% milk", priority="HIGH",
                  dueDate="2030-01-10T00:00:00Z")
