@@ -416,12 +416,27 @@ class OthersCpu:
         except (RuntimeError, ValueError, subprocess.SubprocessError):
             pg = set()
         used = 0
+        service = CHILDREN.get("service")
+        service_sid = service.pid if service is not None else None
+        self.service_s = self.pg_s = 0.0  # CPU seconds of the service's workers / of PostgreSQL
         for pid, (ppid, sid, t) in after.items():
+            spent = max(t - self.before.get(pid, (0, 0, 0))[2], 0) / CLK_TCK
+            if sid == service_sid:
+                self.service_s += spent
+            elif pid in pg:
+                self.pg_s += spent
             if sid in sids or pid == 2 or ppid == 2 or pid in pg:
                 continue
-            b = self.before.get(pid, (0, 0, 0))[2]
-            used += max(t - b, 0)
-        return f"{100 * used / CLK_TCK / wall / (os.cpu_count() or 1):.0f}"
+            used += spent
+        return f"{100 * used / wall / (os.cpu_count() or 1):.0f}"
+
+
+def cpu_per_request(meter: OthersCpu, requests: int) -> Row:
+    """CPU milliseconds per request of the service's workers and of PostgreSQL: unlike req/s,
+    these barely move when other tenants take CPU, so they compare runs on a noisy box."""
+    if not requests:
+        return {"svc_ms": None, "pg_ms": None}
+    return {"svc_ms": 1000 * meter.service_s / requests, "pg_ms": 1000 * meter.pg_s / requests}
 
 
 def pin(cfg: Config) -> list[str]:
@@ -496,6 +511,7 @@ def run_pgbench(cfg: Config, script: str, logdir: Path) -> Row:
         "ceiling": None,
         "busy": busy,
         "others": oth,
+        **cpu_per_request(others, n or 0),
         "note": "-" if rc == 0 else f"pgbench_rc={rc}",
         "error_detail": "-",
     }
@@ -849,6 +865,8 @@ COLUMNS = [
     "of_ceiling",
     "busy_before%",
     "others_during%",
+    "svc_cpu_ms",
+    "pg_cpu_ms",
     "note",
     "error_detail",
 ]
@@ -872,6 +890,8 @@ def fmt_row(r: Row) -> list[str]:
         "-" if frac is None else f"{100 * frac:.1f}%",
         str(r.get("busy", "-")),
         str(r.get("others", "-")),
+        f(r.get("svc_ms"), ".2f"),
+        f(r.get("pg_ms"), ".2f"),
         r.get("note") or "-",
         r.get("error_detail") or "-",
     ]
@@ -881,7 +901,7 @@ def print_table(rows: list[list[str]]) -> None:
     cols = COLUMNS[:-1]  # error_detail only in the TSV
     rows = [r[:-1] for r in rows]
     w = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
-    num = set(range(1, 12))
+    num = set(range(1, 14))
 
     def line(vals: list[str]) -> str:
         cells = (v.rjust(w[i]) if i in num else v.ljust(w[i]) for i, v in enumerate(vals))
@@ -1070,6 +1090,7 @@ def main() -> int:
                 "ceiling": ceiling,
                 "busy": busy,
                 "others": oth,
+                **cpu_per_request(others, res["requests"] or 0),
                 "note": ",".join(notes) or "-",
             }
             rows.append(row)
