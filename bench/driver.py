@@ -43,6 +43,7 @@ ROOT = HERE.parent
 
 BASE_SCENARIOS = [
     "rest_list",
+    "rest_heavy",
     "rest_get",
     "rest_create",
     "rest_update",
@@ -56,6 +57,7 @@ WRITES = {"rest_create", "rest_update", "rest_complete", "mixed"}
 # scenario -> pgbench script (bench/pgbench/<name>.sql) with the SQL that request needs
 CEILING_SQL = {
     "rest_list": "list",
+    "rest_heavy": "heavy",
     "rest_get": "get",
     "rest_create": "insert",
     "rest_update": "update",
@@ -74,6 +76,7 @@ MIX = {
     "rest_complete": 5,
 }
 GQL_VARS = "abcdefghij"
+HEAVY_PAGE = 100  # rest_heavy: heavy_user's tasks, this many per page, a random page each time
 # claims that are per user or per token: never copied from the `todo-api token` template
 CLAIMS_OWN = {"sub", "iat", "exp", "nbf", "jti", "id", "userId", "user_id", "email", "name"}
 
@@ -439,6 +442,10 @@ def cpu_per_request(meter: OthersCpu, requests: int) -> Row:
     return {"svc_ms": 1000 * meter.service_s / requests, "pg_ms": 1000 * meter.pg_s / requests}
 
 
+def heavy_pages(cfg: Config) -> int:
+    return max(1, cfg.heavy_tasks // HEAVY_PAGE)
+
+
 def pin(cfg: Config) -> list[str]:
     return ["taskset", "-c", cfg.wrk_cpus] if cfg.wrk_cpus and shutil.which("taskset") else []
 
@@ -471,6 +478,10 @@ def run_pgbench(cfg: Config, script: str, logdir: Path) -> Row:
         f"nusers={cfg.n_users}",
         "-D",
         f"ntasks={cfg.tasks_per_user}",
+        "-D",
+        f"heavypage={HEAVY_PAGE}",
+        "-D",
+        f"heavypages={heavy_pages(cfg)}",
         "-l",
         f"--log-prefix={prefix}",
         "-f",
@@ -532,6 +543,8 @@ def wrk_env(cfg: Config, scenario: str, users_file: Path) -> Env:
             "GQL_GET10_FILE": str(HERE / "queries" / "get10.graphql"),
             "MIX": ",".join(f"{k}:{v}" for k, v in MIX.items()),
             "LIST_LIMIT": "50",
+            "HEAVY_PAGE": str(HEAVY_PAGE),
+            "HEAVY_PAGES": str(heavy_pages(cfg)),
         }
     )
     return env
@@ -781,6 +794,27 @@ def preflight(
             return f"SECURITY: {u0}'s token listed {u1}'s tasks (HTTP {x.status_code})"
         return None
 
+    def rest_heavy() -> str | None:
+        heavy = next((u for u in users if u[0] == "heavy_user"), None)
+        if heavy is None:
+            return "no heavy_user token (HEAVY_TASKS=0?)"
+        last = (heavy_pages(cfg) - 1) * HEAVY_PAGE
+        r = httpx.get(
+            f"{cfg.base_url}/api/heavy_user/tasks",
+            params={"limit": HEAVY_PAGE, "offset": last},
+            headers={"Authorization": f"Bearer {heavy[1]}"},
+            timeout=10,
+        )
+        b = body(r)
+        if r.status_code != 200 or not isinstance(b, list):
+            return f"HTTP {r.status_code}: {r.text[:200]}"
+        want = min(HEAVY_PAGE, cfg.heavy_tasks - last)
+        if len(b) != want or {t.get("user_id") for t in b} != {"heavy_user"}:
+            return f"expected {want} of heavy_user's tasks at offset {last}, got {len(b)}"
+        if r.headers.get("x-total-count") != str(cfg.heavy_tasks):
+            return f"X-Total-Count {r.headers.get('x-total-count')} != {cfg.heavy_tasks}"
+        return None
+
     def rest_get() -> str | None:
         r = httpx.get(f"{api}/{ids0[0]}", headers=h, timeout=10)
         b = body(r)
@@ -840,6 +874,7 @@ def preflight(
 
     for kind, fn in [
         ("rest_list", rest_list),
+        ("rest_heavy", rest_heavy),
         ("rest_get", rest_get),
         ("gql_list", gql_list),
         ("gql_get10", gql_get10),
