@@ -191,8 +191,8 @@ def load_config(smoke: bool) -> Config:
         wrk_cpus=e("WRK_CPUS", "1"),
         wrk_timeout=e("WRK_TIMEOUT", "10s"),
         busy_sample=e("BUSY_SAMPLE", "0" if smoke else "1") != "0",
-        pool_size=env_int("DB_POOL_SIZE", 10),
-        max_overflow=env_int("DB_MAX_OVERFLOW", 10),
+        pool_size=env_int("DB_POOL_SIZE", 20),
+        max_overflow=env_int("DB_MAX_OVERFLOW", 0),
         secret=secret,
         todo_api=todo_api,
     )

@@ -121,7 +121,7 @@ async def main() -> None:
     users = _users(users_file)
     meta = json.loads((users_file.parent / "meta.json").read_text())
     os.environ.update({
-        "APP_ENV": "production", "LOG_LEVEL": "warning",
+        "APP_ENV": "production", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{meta.get('db', 'todo_bench')}",
         "BETTER_AUTH_SECRET": os.environ.get(
             "BENCH_SECRET", "bench-secret-not-for-production-0123456789abcdef"),
