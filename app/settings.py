@@ -33,8 +33,8 @@ class Settings(BaseSettings):
     app_env: Literal["development", "production"] = "development"
     database_url: str | None = None
     database_pooler: Literal["", "pgbouncer"] = ""
-    db_pool_size: int = Field(10, ge=1, le=200)
-    db_max_overflow: int = Field(10, ge=0, le=200)
+    db_pool_size: int = Field(20, ge=1, le=200)
+    db_max_overflow: int = Field(0, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(5.0, gt=0)
     db_connect_timeout_seconds: float = Field(5.0, gt=0)
     db_statement_timeout_seconds: float = Field(10.0, gt=0)

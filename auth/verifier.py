@@ -18,6 +18,8 @@ PUBLIC_KEY_ALGORITHMS = frozenset({"EdDSA", "RS256", "RS384", "RS512", "PS256", 
 USER_ID_CLAIMS = ("sub", "id", "userId", "user_id")
 MAX_TOKEN_LENGTH = 8192
 MAX_USER_ID_LENGTH = 255
+VERIFIED_TOKENS = 4096
+"""Shared-secret tokens remembered once verified (clients resend the same token many times)."""
 
 _FAILURES: tuple[tuple[type[Exception], AuthFailure], ...] = (
     (jwt.ExpiredSignatureError, AuthFailure.EXPIRED),
@@ -52,15 +54,32 @@ class TokenVerifier:
         self._secret = secret
         self._jwks = jwks
         self._policy = policy or TokenPolicy()
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def verify(self, token: str) -> Principal:
         """The principal ``token`` speaks for; AuthenticationError when it speaks for none."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise AuthenticationError(AuthFailure.MALFORMED)
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
         header = _header(token)
         key = await self._key_for(header)
         claims = self._decode(token, key, header["alg"])
-        return _principal(claims)
+        principal = _principal(claims)
+        if key is self._secret:
+            self._remember(token, principal, claims["exp"])
+        return principal
+
+    def _remember(self, token: str, principal: Principal, exp: float) -> None:
+        """Keep a verified shared-secret token until it expires, as PyJWT would judge it.
+
+        Its signature, audience, issuer, nbf and iat were checked and cannot change; only the
+        clock can end it. JWKS tokens are not kept: their key may be withdrawn.
+        """
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest entry
+        self._verified[token] = (principal, float(exp) + self._policy.leeway_seconds)
 
     async def _key_for(self, header: dict[str, Any]) -> Any:
         algorithm = header.get("alg")

@@ -24,7 +24,7 @@
 # would pass with task: null too, the hook first checks that task(id:) returns the id asked.
 #
 # Knobs: PRODUCT_PORT=8000 PRODUCT_WORKERS=2 PRODUCT_MODES=rest,gql PRODUCT_DB=todo_anchor
-#        PRODUCT_POOL_SIZE=10 PRODUCT_MAX_OVERFLOW=10 PRODUCT_RESEED=0 (1: copy data every round)
+#        PRODUCT_POOL_SIZE=20 PRODUCT_MAX_OVERFLOW=0 PRODUCT_RESEED=0 (1: copy data every round)
 #        PRODUCT_DIR=<this repo> PRODUCT_CMD="<todo-api command>"
 
 PRODUCT_BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,8 +33,8 @@ PRODUCT_PORT=${PRODUCT_PORT:-8000}
 PRODUCT_WORKERS=${PRODUCT_WORKERS:-2}
 PRODUCT_MODES=${PRODUCT_MODES:-rest,gql}
 PRODUCT_DB=${PRODUCT_DB:-todo_anchor}
-PRODUCT_POOL_SIZE=${PRODUCT_POOL_SIZE:-10}
-PRODUCT_MAX_OVERFLOW=${PRODUCT_MAX_OVERFLOW:-10}
+PRODUCT_POOL_SIZE=${PRODUCT_POOL_SIZE:-20}
+PRODUCT_MAX_OVERFLOW=${PRODUCT_MAX_OVERFLOW:-0}
 PRODUCT_RESEED=${PRODUCT_RESEED:-0}
 if [ -z "${PRODUCT_CMD:-}" ]; then
   if [ -x "$PRODUCT_DIR/.venv/bin/todo-api" ]; then PRODUCT_CMD="$PRODUCT_DIR/.venv/bin/todo-api"

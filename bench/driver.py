@@ -43,6 +43,7 @@ ROOT = HERE.parent
 
 BASE_SCENARIOS = [
     "rest_list",
+    "rest_heavy",
     "rest_get",
     "rest_create",
     "rest_update",
@@ -56,6 +57,7 @@ WRITES = {"rest_create", "rest_update", "rest_complete", "mixed"}
 # scenario -> pgbench script (bench/pgbench/<name>.sql) with the SQL that request needs
 CEILING_SQL = {
     "rest_list": "list",
+    "rest_heavy": "heavy",
     "rest_get": "get",
     "rest_create": "insert",
     "rest_update": "update",
@@ -74,6 +76,7 @@ MIX = {
     "rest_complete": 5,
 }
 GQL_VARS = "abcdefghij"
+HEAVY_PAGE = 100  # rest_heavy: heavy_user's tasks, this many per page, a random page each time
 # claims that are per user or per token: never copied from the `todo-api token` template
 CLAIMS_OWN = {"sub", "iat", "exp", "nbf", "jti", "id", "userId", "user_id", "email", "name"}
 
@@ -188,8 +191,8 @@ def load_config(smoke: bool) -> Config:
         wrk_cpus=e("WRK_CPUS", "1"),
         wrk_timeout=e("WRK_TIMEOUT", "10s"),
         busy_sample=e("BUSY_SAMPLE", "0" if smoke else "1") != "0",
-        pool_size=env_int("DB_POOL_SIZE", 10),
-        max_overflow=env_int("DB_MAX_OVERFLOW", 10),
+        pool_size=env_int("DB_POOL_SIZE", 20),
+        max_overflow=env_int("DB_MAX_OVERFLOW", 0),
         secret=secret,
         todo_api=todo_api,
     )
@@ -416,12 +419,31 @@ class OthersCpu:
         except (RuntimeError, ValueError, subprocess.SubprocessError):
             pg = set()
         used = 0
+        service = CHILDREN.get("service")
+        service_sid = service.pid if service is not None else None
+        self.service_s = self.pg_s = 0.0  # CPU seconds of the service's workers / of PostgreSQL
         for pid, (ppid, sid, t) in after.items():
+            spent = max(t - self.before.get(pid, (0, 0, 0))[2], 0) / CLK_TCK
+            if sid == service_sid:
+                self.service_s += spent
+            elif pid in pg:
+                self.pg_s += spent
             if sid in sids or pid == 2 or ppid == 2 or pid in pg:
                 continue
-            b = self.before.get(pid, (0, 0, 0))[2]
-            used += max(t - b, 0)
-        return f"{100 * used / CLK_TCK / wall / (os.cpu_count() or 1):.0f}"
+            used += spent
+        return f"{100 * used / wall / (os.cpu_count() or 1):.0f}"
+
+
+def cpu_per_request(meter: OthersCpu, requests: int) -> Row:
+    """CPU milliseconds per request of the service's workers and of PostgreSQL: unlike req/s,
+    these barely move when other tenants take CPU, so they compare runs on a noisy box."""
+    if not requests:
+        return {"svc_ms": None, "pg_ms": None}
+    return {"svc_ms": 1000 * meter.service_s / requests, "pg_ms": 1000 * meter.pg_s / requests}
+
+
+def heavy_pages(cfg: Config) -> int:
+    return max(1, cfg.heavy_tasks // HEAVY_PAGE)
 
 
 def pin(cfg: Config) -> list[str]:
@@ -456,6 +478,10 @@ def run_pgbench(cfg: Config, script: str, logdir: Path) -> Row:
         f"nusers={cfg.n_users}",
         "-D",
         f"ntasks={cfg.tasks_per_user}",
+        "-D",
+        f"heavypage={HEAVY_PAGE}",
+        "-D",
+        f"heavypages={heavy_pages(cfg)}",
         "-l",
         f"--log-prefix={prefix}",
         "-f",
@@ -496,6 +522,7 @@ def run_pgbench(cfg: Config, script: str, logdir: Path) -> Row:
         "ceiling": None,
         "busy": busy,
         "others": oth,
+        **cpu_per_request(others, n or 0),
         "note": "-" if rc == 0 else f"pgbench_rc={rc}",
         "error_detail": "-",
     }
@@ -516,6 +543,8 @@ def wrk_env(cfg: Config, scenario: str, users_file: Path) -> Env:
             "GQL_GET10_FILE": str(HERE / "queries" / "get10.graphql"),
             "MIX": ",".join(f"{k}:{v}" for k, v in MIX.items()),
             "LIST_LIMIT": "50",
+            "HEAVY_PAGE": str(HEAVY_PAGE),
+            "HEAVY_PAGES": str(heavy_pages(cfg)),
         }
     )
     return env
@@ -765,6 +794,27 @@ def preflight(
             return f"SECURITY: {u0}'s token listed {u1}'s tasks (HTTP {x.status_code})"
         return None
 
+    def rest_heavy() -> str | None:
+        heavy = next((u for u in users if u[0] == "heavy_user"), None)
+        if heavy is None:
+            return "no heavy_user token (HEAVY_TASKS=0?)"
+        last = (heavy_pages(cfg) - 1) * HEAVY_PAGE
+        r = httpx.get(
+            f"{cfg.base_url}/api/heavy_user/tasks",
+            params={"limit": HEAVY_PAGE, "offset": last},
+            headers={"Authorization": f"Bearer {heavy[1]}"},
+            timeout=10,
+        )
+        b = body(r)
+        if r.status_code != 200 or not isinstance(b, list):
+            return f"HTTP {r.status_code}: {r.text[:200]}"
+        want = min(HEAVY_PAGE, cfg.heavy_tasks - last)
+        if len(b) != want or {t.get("user_id") for t in b} != {"heavy_user"}:
+            return f"expected {want} of heavy_user's tasks at offset {last}, got {len(b)}"
+        if r.headers.get("x-total-count") != str(cfg.heavy_tasks):
+            return f"X-Total-Count {r.headers.get('x-total-count')} != {cfg.heavy_tasks}"
+        return None
+
     def rest_get() -> str | None:
         r = httpx.get(f"{api}/{ids0[0]}", headers=h, timeout=10)
         b = body(r)
@@ -824,6 +874,7 @@ def preflight(
 
     for kind, fn in [
         ("rest_list", rest_list),
+        ("rest_heavy", rest_heavy),
         ("rest_get", rest_get),
         ("gql_list", gql_list),
         ("gql_get10", gql_get10),
@@ -849,6 +900,8 @@ COLUMNS = [
     "of_ceiling",
     "busy_before%",
     "others_during%",
+    "svc_cpu_ms",
+    "pg_cpu_ms",
     "note",
     "error_detail",
 ]
@@ -872,6 +925,8 @@ def fmt_row(r: Row) -> list[str]:
         "-" if frac is None else f"{100 * frac:.1f}%",
         str(r.get("busy", "-")),
         str(r.get("others", "-")),
+        f(r.get("svc_ms"), ".2f"),
+        f(r.get("pg_ms"), ".2f"),
         r.get("note") or "-",
         r.get("error_detail") or "-",
     ]
@@ -881,7 +936,7 @@ def print_table(rows: list[list[str]]) -> None:
     cols = COLUMNS[:-1]  # error_detail only in the TSV
     rows = [r[:-1] for r in rows]
     w = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(cols)]
-    num = set(range(1, 12))
+    num = set(range(1, 14))
 
     def line(vals: list[str]) -> str:
         cells = (v.rjust(w[i]) if i in num else v.ljust(w[i]) for i, v in enumerate(vals))
@@ -1070,6 +1125,7 @@ def main() -> int:
                 "ceiling": ceiling,
                 "busy": busy,
                 "others": oth,
+                **cpu_per_request(others, res["requests"] or 0),
                 "note": ",".join(notes) or "-",
             }
             rows.append(row)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from persistence.errors import DatabaseUnavailable, is_unavailable
 from persistence.urls import DatabaseTarget
@@ -21,9 +18,11 @@ from persistence.urls import DatabaseTarget
 class Database:
     """The engine and the session factory; the only way code reaches the database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, connections: int, wait_seconds: float) -> None:
         self.engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._gate = FairGate(connections, wait_seconds)
+        # Same pool; a connection checked out here sends no BEGIN/COMMIT around its statement.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @classmethod
     def connect(
@@ -38,7 +37,9 @@ class Database:
     ) -> Database:
         """Build the engine for ``target`` (no connection is opened yet)."""
         if target.is_sqlite:
-            return cls(_sqlite_engine(target, timeout=max(pool_timeout, 30.0)))
+            timeout = max(pool_timeout, 30.0)
+            return cls(_sqlite_engine(target, timeout=timeout), connections=1,
+                       wait_seconds=timeout)
         connect_args: dict[str, Any] = {
             "timeout": connect_timeout,
             "command_timeout": statement_timeout,
@@ -50,30 +51,36 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
-            pool_pre_ping=True,
             pool_recycle=1800,
         )
-        return cls(engine)
+        return cls(engine, connections=pool_size + max_overflow, wait_seconds=pool_timeout)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction, committed on success, rolled back on error."""
-        try:
-            async with self._sessions() as session, session.begin():
-                yield session
-        except Exception as error:
-            if is_unavailable(error):
-                raise DatabaseUnavailable(str(type(error).__name__)) from error
-            raise
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in one transaction, committed on success, rolled back on error."""
+        async with (_unavailable_on_outage(), self._gate.slot(),
+                    self.engine.begin() as connection):
+            yield connection
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for ONE read statement, in autocommit: no BEGIN/COMMIT round trips.
+
+        A single statement sees one snapshot, exactly as in a transaction of its own; use
+        ``transaction`` for anything that needs several statements to agree or that writes.
+        """
+        async with (_unavailable_on_outage(), self._gate.slot(),
+                    self._autocommit.connect() as connection):
+            yield connection
 
     async def ping(self) -> None:
         """Run a trivial statement; raise DatabaseUnavailable when the database is down."""
-        async with self.transaction() as session:
-            await session.execute(text("SELECT 1"))
+        async with self.read() as connection:
+            await connection.execute(text("SELECT 1"))
 
     def connections_in_use(self) -> int:
         """Connections currently checked out of the pool."""
@@ -82,6 +89,62 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class FairGate:
+    """At most ``size`` holders at once; waiters get in strictly first come, first served.
+
+    SQLAlchemy's async pool waits on an asyncio.Queue, where a newcomer can take a connection
+    that was just returned before the waiter woken for it runs; under overload one waiter can
+    lose that race until its pool timeout (seen as 503s at 1,000 connections). Admitting
+    requests here, as many as the pool holds and in order, means the pool never has waiters.
+    """
+
+    def __init__(self, size: int, wait_seconds: float) -> None:
+        self._free = size
+        self._wait_seconds = wait_seconds
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot; TimeoutError after ``wait_seconds`` in line (as the pool would)."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                async with asyncio.timeout(self._wait_seconds):
+                    await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # granted as we gave up: pass it on
+                else:
+                    waiter.cancel()
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot goes straight to the oldest waiter
+                return
+        self._free += 1
+
+
+@asynccontextmanager
+async def _unavailable_on_outage() -> AsyncIterator[None]:
+    """Database outages (refused connections, dropped sockets) as DatabaseUnavailable."""
+    try:
+        yield
+    except Exception as error:
+        if is_unavailable(error):
+            raise DatabaseUnavailable(str(type(error).__name__)) from error
+        raise
 
 
 def _sqlite_engine(target: DatabaseTarget, *, timeout: float) -> AsyncEngine:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, false, func, insert, or_, select, update
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from persistence.models import StatusCounts, Task, TaskPriority, TaskRecord, TaskStatus
@@ -80,32 +94,61 @@ def sort_value(record: TaskRecord, field: SortField) -> Any:
     return getattr(record, field.value)
 
 
-def _record(row: Row[*tuple[Any, ...]]) -> TaskRecord:
+_STATUSES = {s.value: s for s in TaskStatus}
+_PRIORITIES = {p.value: p for p in TaskPriority}
+
+
+def _record(row: Sequence[Any]) -> TaskRecord:
+    """The TaskRecord of a row that starts with _COLUMNS (positional: the hot path of lists)."""
+    (id_, user_id, title, description, completed, completed_at, status, priority, due_date,
+     created_at, updated_at, version) = row[:12]
     return TaskRecord(
-        id=row.id, user_id=row.user_id, title=row.title, description=row.description,
-        completed=row.completed, completed_at=row.completed_at, status=TaskStatus(row.status),
-        priority=TaskPriority(row.priority), due_date=row.due_date, created_at=row.created_at,
-        updated_at=row.updated_at, version=row.version,
+        id=id_, user_id=user_id, title=title, description=description, completed=completed,
+        completed_at=completed_at, status=_STATUSES[status], priority=_PRIORITIES[priority],
+        due_date=due_date, created_at=created_at, updated_at=updated_at, version=version,
     )
 
 
-def _filter_clauses(owner: str, flt: TaskFilter) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [c.user_id == owner]
+def _filter_params(owner: str, flt: TaskFilter) -> dict[str, Any]:
+    """The bound values of ``flt``; which keys are present decides the statement's shape."""
+    params: dict[str, Any] = {"owner": owner}
     if flt.status is not None:
-        clauses.append(c.status == flt.status.value)
+        params["status"] = flt.status.value
     if flt.completed is not None:
-        clauses.append(c.completed == flt.completed)
+        params["completed"] = flt.completed
     if flt.priority is not None:
-        clauses.append(c.priority == flt.priority.value)
+        params["priority"] = flt.priority.value
     if flt.search:
-        clauses.append(or_(
-            c.title.icontains(flt.search, autoescape=True),
-            c.description.icontains(flt.search, autoescape=True),
-        ))
+        params["search"] = _escape_like(flt.search)
     if flt.due_after is not None:
-        clauses.append(c.due_date >= flt.due_after)
+        params["due_after"] = flt.due_after
     if flt.due_before is not None:
-        clauses.append(c.due_date <= flt.due_before)
+        params["due_before"] = flt.due_before
+    return params
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE ... ESCAPE '/' (what autoescape=True does)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _filter_clauses(shape: frozenset[str]) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [c.user_id == bindparam("owner")]
+    if "status" in shape:
+        clauses.append(c.status == bindparam("status"))
+    if "completed" in shape:
+        clauses.append(c.completed == bindparam("completed"))
+    if "priority" in shape:
+        clauses.append(c.priority == bindparam("priority"))
+    if "search" in shape:
+        clauses.append(or_(
+            c.title.icontains(bindparam("search"), escape="/"),
+            c.description.icontains(bindparam("search"), escape="/"),
+        ))
+    if "due_after" in shape:
+        clauses.append(c.due_date >= bindparam("due_after"))
+    if "due_before" in shape:
+        clauses.append(c.due_date <= bindparam("due_before"))
     return clauses
 
 
@@ -118,17 +161,26 @@ def _order_by(ordering: TaskOrdering) -> list[ColumnElement[Any]]:
     return keys
 
 
-def _after(ordering: TaskOrdering, key: SortKey) -> ColumnElement[bool]:
-    """Rows strictly after ``key`` in ``ordering`` (keyset pagination)."""
+def _after_params(key: SortKey) -> dict[str, Any]:
+    params = {"after_id": key.id}
+    if key.value is not None:
+        params["after_value"] = key.value
+    return params
+
+
+def _after(ordering: TaskOrdering, shape: frozenset[str]) -> ColumnElement[bool]:
+    """Rows strictly after the bound key in ``ordering`` (keyset pagination)."""
     column = _SORT_COLUMNS[ordering.field]
+    has_value = "after_value" in shape
 
     def beyond(col: ColumnElement[Any] | KeyedColumnElement[Any], value: Any) -> Any:
         return col < value if ordering.descending else col > value
 
-    same_value = column.is_not_distinct_from(key.value)
-    after = or_(and_(same_value, beyond(c.id, key.id)))
-    if key.value is not None:
-        after = or_(beyond(column, key.value), after)
+    same_value = (column.is_not_distinct_from(bindparam("after_value")) if has_value
+                  else column.is_(None))
+    after = or_(and_(same_value, beyond(c.id, bindparam("after_id"))))
+    if has_value:
+        after = or_(beyond(column, bindparam("after_value")), after)
         if ordering.field is SortField.DUE_DATE:
             after = or_(c.due_date.is_(None), after)
     elif ordering.field is not SortField.DUE_DATE:
@@ -136,27 +188,48 @@ def _after(ordering: TaskOrdering, key: SortKey) -> ColumnElement[bool]:
     return after
 
 
+@functools.cache  # finite: one statement per filter combination, ordering and cursor kind
+def _search_statement(ordering: TaskOrdering, shape: frozenset[str]) -> Select[Any]:
+    """A page of tasks with their total, every value bound at execution (built once)."""
+    clauses = _filter_clauses(shape)
+    total = select(func.count()).select_from(tasks).where(*clauses).scalar_subquery()
+    if "after_id" in shape:
+        clauses.append(_after(ordering, shape))
+    return (select(*_COLUMNS, total.label("total")).where(*clauses)
+            .order_by(*_order_by(ordering))
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+
+
+@functools.cache
+def _count_statement(shape: frozenset[str]) -> Select[Any]:
+    return select(func.count()).select_from(tasks).where(*_filter_clauses(shape))
+
+
+_FETCH = select(*_COLUMNS).where(c.user_id == bindparam("owner"), c.id == bindparam("id"))
+_FETCH_LOCKED = _FETCH.with_for_update()
+_FETCH_MANY = select(*_COLUMNS).where(c.user_id == bindparam("owner"),
+                                      c.id.in_(bindparam("ids", expanding=True)))
+
+
 async def fetch(
-    session: AsyncSession, owner: str, task_id: uuid.UUID, *, lock: bool = False
+    session: AsyncConnection, owner: str, task_id: uuid.UUID, *, lock: bool = False
 ) -> TaskRecord | None:
     """The owner's task ``task_id``; ``lock`` holds it until the transaction ends."""
-    query = select(*_COLUMNS).where(c.user_id == owner, c.id == task_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
+    query = _FETCH_LOCKED if lock else _FETCH
+    row = (await session.execute(query, {"owner": owner, "id": task_id})).first()
     return _record(row) if row else None
 
 
 async def fetch_many(
-    session: AsyncSession, owner: str, task_ids: Iterable[uuid.UUID]
+    session: AsyncConnection, owner: str, task_ids: Iterable[uuid.UUID]
 ) -> list[TaskRecord]:
     """The owner's tasks among ``task_ids``, in one statement, in no particular order."""
-    query = select(*_COLUMNS).where(c.user_id == owner, c.id.in_(list(task_ids)))
-    return [_record(row) for row in await session.execute(query)]
+    rows = await session.execute(_FETCH_MANY, {"owner": owner, "ids": list(task_ids)})
+    return [_record(row) for row in rows]
 
 
 async def search(
-    session: AsyncSession,
+    session: AsyncConnection,
     owner: str,
     flt: TaskFilter,
     ordering: TaskOrdering,
@@ -164,37 +237,43 @@ async def search(
     limit: int,
     offset: int = 0,
     after: SortKey | None = None,
-) -> list[TaskRecord]:
-    """One page of the owner's tasks matching ``flt``."""
-    clauses = _filter_clauses(owner, flt)
+) -> tuple[list[TaskRecord], int]:
+    """One page of the owner's tasks matching ``flt``, and how many match in all.
+
+    One statement (the total rides along as a scalar subquery), so page and total come from
+    the same snapshot; only an empty page needs a second statement for the total.
+    """
+    params = _filter_params(owner, flt)
     if after is not None:
-        clauses.append(_after(ordering, after))
-    query = (select(*_COLUMNS).where(*clauses).order_by(*_order_by(ordering))
-             .limit(limit).offset(offset))
-    return [_record(row) for row in await session.execute(query)]
+        params |= _after_params(after)
+    query = _search_statement(ordering, frozenset(params))
+    rows = (await session.execute(query, {**params, "limit": limit, "offset": offset})).all()
+    if not rows:
+        return [], await count(session, owner, flt)
+    return [_record(row) for row in rows], int(rows[0].total)
 
 
-async def count(session: AsyncSession, owner: str, flt: TaskFilter) -> int:
+async def count(session: AsyncConnection, owner: str, flt: TaskFilter) -> int:
     """How many of the owner's tasks match ``flt``."""
-    query = select(func.count()).select_from(tasks).where(*_filter_clauses(owner, flt))
-    return int((await session.execute(query)).scalar_one())
+    params = _filter_params(owner, flt)
+    return int((await session.execute(_count_statement(frozenset(params)), params)).scalar_one())
 
 
-async def count_by_status(session: AsyncSession, owner: str) -> StatusCounts:
+async def count_by_status(session: AsyncConnection, owner: str) -> StatusCounts:
     """The owner's tasks counted per status."""
     query = select(c.status, func.count()).where(c.user_id == owner).group_by(c.status)
     counts = {status: int(n) for status, n in await session.execute(query)}
     return StatusCounts(**{s.value: counts.get(s.value, 0) for s in TaskStatus})
 
 
-async def insert_task(session: AsyncSession, values: Mapping[str, Any]) -> TaskRecord:
+async def insert_task(session: AsyncConnection, values: Mapping[str, Any]) -> TaskRecord:
     """Insert one task and return it as stored."""
     row = (await session.execute(insert(tasks).values(**values).returning(*_COLUMNS))).one()
     return _record(row)
 
 
 async def update_task(
-    session: AsyncSession, owner: str, task_id: uuid.UUID, values: Mapping[str, Any]
+    session: AsyncConnection, owner: str, task_id: uuid.UUID, values: Mapping[str, Any]
 ) -> TaskRecord | None:
     """Apply ``values`` to the owner's task, add one to its version, and return it."""
     query = (update(tasks).where(c.user_id == owner, c.id == task_id)
@@ -203,7 +282,7 @@ async def update_task(
     return _record(row) if row else None
 
 
-async def delete_task(session: AsyncSession, owner: str, task_id: uuid.UUID) -> bool:
+async def delete_task(session: AsyncConnection, owner: str, task_id: uuid.UUID) -> bool:
     """Delete the owner's task; False when there was none."""
     query = delete(tasks).where(c.user_id == owner, c.id == task_id).returning(c.id)
     return (await session.execute(query)).first() is not None

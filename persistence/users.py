@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.models import User
 
@@ -14,10 +14,10 @@ users = User.__table__  # type: ignore[attr-defined]
 
 
 async def upsert_user(
-    session: AsyncSession, user_id: str, *, email: str | None, name: str | None, now: datetime
+    session: AsyncConnection, user_id: str, *, email: str | None, name: str | None, now: datetime
 ) -> None:
     """Insert the user or refresh its email and name, atomically (safe under races)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(users).values(
         id=user_id, email=email, name=name, created_at=now, updated_at=now
     )
@@ -35,6 +35,3 @@ async def upsert_user(
     )
     await session.execute(statement)
 
-
-async def fetch_user(session: AsyncSession, user_id: str) -> User | None:
-    return await session.get(User, user_id)

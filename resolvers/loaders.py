@@ -9,7 +9,6 @@ from aiodataloader import DataLoader
 from persistence import tasks
 from persistence.database import Database
 from persistence.models import StatusCounts, TaskRecord
-from persistence.tasks import TaskFilter
 
 
 class Loaders:
@@ -19,7 +18,6 @@ class Loaders:
         self._db = db
         self._owner = owner
         self.task: DataLoader[uuid.UUID, TaskRecord | None] = DataLoader(self._tasks_by_id)
-        self.total: DataLoader[TaskFilter, int] = DataLoader(self._totals)
         self.status_counts: DataLoader[str, StatusCounts] = DataLoader(self._status_counts)
 
     def remember(self, record: TaskRecord) -> None:
@@ -32,19 +30,14 @@ class Loaders:
         self._forget_aggregates()
 
     def _forget_aggregates(self) -> None:
-        self.total.clear_all()
         self.status_counts.clear_all()
 
     async def _tasks_by_id(self, ids: list[uuid.UUID]) -> list[TaskRecord | None]:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             found = {r.id: r for r in await tasks.fetch_many(session, self._owner, ids)}
         return [found.get(task_id) for task_id in ids]
 
-    async def _totals(self, filters: list[TaskFilter]) -> list[int]:
-        async with self._db.transaction() as session:
-            return [await tasks.count(session, self._owner, flt) for flt in filters]
-
     async def _status_counts(self, owners: list[str]) -> list[StatusCounts]:
-        async with self._db.transaction() as session:
+        async with self._db.read() as session:
             counts = await tasks.count_by_status(session, self._owner)
         return [counts for _ in owners]

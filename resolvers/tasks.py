@@ -65,19 +65,13 @@ async def list_tasks(
     """A page of the caller's tasks (at most ``max_limit``), with the total that match."""
     _check_query(query, max_limit)
     after = decode_cursor(query.after, query.ordering) if query.after else None
-    async with ctx.db.transaction() as session:
-        found = await tasks.search(
+    async with ctx.db.read() as session:
+        found, total = await tasks.search(
             session, ctx.owner, query.filter, query.ordering,
             limit=query.limit + 1, offset=query.offset, after=after,
         )
-    total = await count_tasks(ctx, query.filter)
     return TaskPage(tasks=found[: query.limit], total=total,
                     has_more=len(found) > query.limit, ordering=query.ordering)
-
-
-async def count_tasks(ctx: Context, flt: TaskFilter | None = None) -> int:
-    """How many of the caller's tasks match ``flt``."""
-    return await ctx.loaders.total.load(flt or TaskFilter())
 
 
 async def status_counts(ctx: Context) -> StatusCounts:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    DisableIntrospection,
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
@@ -24,6 +28,9 @@ from schema.errors import ErrorCodes
 from schema.operations import Mutation, Query
 from schema.scalars import SCALARS
 
+CACHED_DOCUMENTS = 256
+"""Distinct query texts whose parse and validation each process keeps (LRU, bounded)."""
+
 
 class TodoSchema(strawberry.Schema):
     def process_errors(
@@ -32,21 +39,41 @@ class TodoSchema(strawberry.Schema):
         """Log nothing here: ErrorCodes logs the unexpected errors and codes the others."""
 
 
+class DocumentCache(ParserCache):
+    """ParserCache that leaves syntax errors to Strawberry's own parse, which reports them."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options)
+        yield
+
+
 def build_schema(extensions: list[Callable[[], SchemaExtension]] | None = None) -> TodoSchema:
     return TodoSchema(query=Query, mutation=Mutation, extensions=extensions or [],
                       config=StrawberryConfig(scalar_map=SCALARS))
 
 
 def schema_for(settings: Settings) -> TodoSchema:
-    """The schema with the abuse limits and introspection switch of ``settings``."""
+    """The schema with the abuse limits and introspection switch of ``settings``.
+
+    The limit rules are built once, not per request, so that a query seen before skips both
+    parsing and validation (the caches key on the document and the rule classes).
+    """
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
+    if not settings.introspection_enabled:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], Any]] = [
         ErrorCodes,
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        partial(AddValidationRules, rules),
+        partial(DocumentCache, maxsize=CACHED_DOCUMENTS),
+        partial(ValidationCache, maxsize=CACHED_DOCUMENTS),
     ]
-    if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection)
     return build_schema(extensions)
 
 

@@ -81,25 +81,32 @@ class PageInfo:
     end_cursor: str | None
 
 
+def _edges(root: TaskConnection) -> list[TaskEdge]:
+    """Built only when asked for: a cursor per task is work most clients skip."""
+    return [TaskEdge(cursor=root.page.cursor(record), node=node)
+            for record, node in zip(root.page.tasks, root.nodes, strict=True)]
+
+
 @strawberry.type
 class TaskConnection:
     """One page of tasks, with opaque cursors to continue after any of them."""
 
-    edges: list[TaskEdge]
+    edges: list[TaskEdge] = strawberry.field(resolver=_edges)
     nodes: list[Task]
     page_info: PageInfo
     total_count: int = strawberry.field(description="How many tasks match the filter")
+    page: strawberry.Private[TaskPage]
 
     @classmethod
     def from_page(cls, page: TaskPage, *, after: str | None) -> TaskConnection:
-        edges = [TaskEdge(cursor=page.cursor(r), node=Task.from_record(r)) for r in page.tasks]
+        records = page.tasks
         page_info = PageInfo(
             has_next_page=page.has_more, has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=page.cursor(records[0]) if records else None,
+            end_cursor=page.cursor(records[-1]) if records else None,
         )
-        return cls(edges=edges, nodes=[e.node for e in edges], page_info=page_info,
-                   total_count=page.total)
+        return cls(nodes=[Task.from_record(r) for r in records], page_info=page_info,
+                   total_count=page.total, page=page)
 
 
 def sent_fields(data: object) -> dict[str, Any]:

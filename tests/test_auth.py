@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 import jwt
 import pytest
@@ -113,6 +114,17 @@ def _edit_payload(compact: str, **changes: Any) -> str:
 async def test_expired_within_leeway_is_still_accepted(client: httpx.AsyncClient):
     response = await get_tasks(client, hs256(claims(exp=_now() - 10)))
     assert response.status_code == 200
+
+
+async def test_token_accepted_before_is_refused_once_it_expires(settings: Settings):
+    """Verified tokens are remembered, but never past their expiry (plus the leeway)."""
+    no_leeway = settings.model_copy(update={"jwt_leeway_seconds": 0})
+    bearer = hs256(claims(exp=_now() + 2))
+    async with _client_for(create_app(no_leeway)) as http:
+        assert (await get_tasks(http, bearer)).status_code == 200
+        assert (await get_tasks(http, bearer)).status_code == 200
+        await anyio.sleep(3)  # past exp: the remembered verification must not outlive it
+        assert_rejected(await get_tasks(http, bearer), "TOKEN_EXPIRED")
 
 
 @pytest.mark.parametrize("claim", ["id", "userId", "user_id"])

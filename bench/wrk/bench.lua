@@ -30,7 +30,7 @@ bad_gql = 0
 first_bad = ""
 
 local users = {}
-local scenario, prefix, gql_path, list_limit
+local scenario, prefix, gql_path, list_limit, heavy_page, heavy_pages, heavy
 local gql_list_doc, gql_get10_doc
 local mix = {}       -- { {name, cumulative_weight}, ... }
 local mix_total = 0
@@ -60,6 +60,8 @@ function init(args)
   prefix = os.getenv("API_PREFIX") or "/api"
   gql_path = os.getenv("GQL_PATH") or "/graphql"
   list_limit = os.getenv("LIST_LIMIT") or "50"
+  heavy_page = tonumber(os.getenv("HEAVY_PAGE") or "100")
+  heavy_pages = tonumber(os.getenv("HEAVY_PAGES") or "10")
   local f = assert(io.open(assert(os.getenv("USERS_FILE"), "USERS_FILE not set"), "r"))
   for line in f:lines() do
     local parts = {}
@@ -72,6 +74,9 @@ function init(args)
   end
   f:close()
   assert(#users > 0, "no users loaded")
+  for _, u in ipairs(users) do
+    if u.user == "heavy_user" then heavy = u end
+  end
 
   local kinds = {}
   if scenario == "mixed" then
@@ -100,6 +105,11 @@ local function make(kind)
   if kind == "rest_list" then
     auth_only["Authorization"] = u.auth
     return wrk.format("GET", prefix .. "/" .. u.user .. "/tasks?limit=" .. list_limit, auth_only)
+  elseif kind == "rest_heavy" then
+    -- one page of heavy_user's tasks (1,000 in the full seed), a random page each time
+    auth_only["Authorization"] = heavy.auth
+    return wrk.format("GET", prefix .. "/heavy_user/tasks?limit=" .. heavy_page .. "&offset="
+      .. heavy_page * (math.random(heavy_pages) - 1), auth_only)
   elseif kind == "rest_get" then
     auth_only["Authorization"] = u.auth
     return wrk.format("GET", prefix .. "/" .. u.user .. "/tasks/" .. ids[math.random(#ids)], auth_only)
