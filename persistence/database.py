@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,7 +19,12 @@ class Database:
 
     def __init__(self, engine: AsyncEngine, *, connections: int, wait_seconds: float) -> None:
         self.engine = engine
-        self._gate = FairGate(connections, wait_seconds)
+        # Requests are admitted, first come first served (asyncio.Semaphore is FIFO), only as
+        # many at a time as the pool holds: in the pool's own queue a newcomer can take a
+        # connection just returned before the waiter woken for it runs, and under overload
+        # (1,000 connections) that waiter can lose the race until its timeout.
+        self._admission = asyncio.Semaphore(connections)
+        self._wait_seconds = wait_seconds
         # Same pool; a connection checked out here sends no BEGIN/COMMIT around its statement.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -62,7 +66,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection in one transaction, committed on success, rolled back on error."""
-        async with (_unavailable_on_outage(), self._gate.slot(),
+        async with (_unavailable_on_outage(), self._admitted(),
                     self.engine.begin() as connection):
             yield connection
 
@@ -73,9 +77,19 @@ class Database:
         A single statement sees one snapshot, exactly as in a transaction of its own; use
         ``transaction`` for anything that needs several statements to agree or that writes.
         """
-        async with (_unavailable_on_outage(), self._gate.slot(),
+        async with (_unavailable_on_outage(), self._admitted(),
                     self._autocommit.connect() as connection):
             yield connection
+
+    @asynccontextmanager
+    async def _admitted(self) -> AsyncIterator[None]:
+        """Wait for a turn (TimeoutError after the pool timeout, as the pool would raise)."""
+        async with asyncio.timeout(self._wait_seconds):
+            await self._admission.acquire()
+        try:
+            yield
+        finally:
+            self._admission.release()
 
     async def ping(self) -> None:
         """Run a trivial statement; raise DatabaseUnavailable when the database is down."""
@@ -89,51 +103,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-class FairGate:
-    """At most ``size`` holders at once; waiters get in strictly first come, first served.
-
-    SQLAlchemy's async pool waits on an asyncio.Queue, where a newcomer can take a connection
-    that was just returned before the waiter woken for it runs; under overload one waiter can
-    lose that race until its pool timeout (seen as 503s at 1,000 connections). Admitting
-    requests here, as many as the pool holds and in order, means the pool never has waiters.
-    """
-
-    def __init__(self, size: int, wait_seconds: float) -> None:
-        self._free = size
-        self._wait_seconds = wait_seconds
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot; TimeoutError after ``wait_seconds`` in line (as the pool would)."""
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-        else:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                async with asyncio.timeout(self._wait_seconds):
-                    await waiter
-            except BaseException:
-                if waiter.done() and not waiter.cancelled():
-                    self._release()  # granted as we gave up: pass it on
-                else:
-                    waiter.cancel()
-                raise
-        try:
-            yield
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot goes straight to the oldest waiter
-                return
-        self._free += 1
 
 
 @asynccontextmanager
