@@ -3,8 +3,8 @@
 #
 #   d=$(mktemp -d) && chmod 755 "$d" && cp -r /work/shared/anchors "$d/" && cd "$d/anchors"
 #   (cd postgraphile && npm ci)
-#   HOOK_FILE=/work/main/bench/anchors_hook.sh ./run_anchors.sh          # ROUNDS=2 for repeats
-#   HOOK_FILE=/work/main/bench/anchors_hook.sh SYSTEMS=pgbench ./run_anchors.sh   # skip PostGraphile
+#   HOOK_FILE="$REPO/bench/anchors_hook.sh" ./run_anchors.sh          # ROUNDS=2 for repeats
+#   HOOK_FILE="$REPO/bench/anchors_hook.sh" SYSTEMS=pgbench ./run_anchors.sh   # skip PostGraphile
 #
 # Sourced by run_anchors.sh (bash, set -uo pipefail); extra_systems() runs once per round
 # after the anchors and uses its helpers (start_bg, wait_http, bench_http_system, stop_bg,
