@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.json import JSONResponse
-from persistence.models import TaskRecord
+from persistence.models import MAX_TITLE_LENGTH, TaskRecord
 from resolvers import tasks
 from resolvers.context import Context
 from resolvers.inputs import CompletionRequest, NewTask, TaskChanges
@@ -56,7 +56,8 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
         return {"operation_id": f"{name}_{operation}", "response_model": None,
                 "responses": {**extra.pop("responses", {}), **responses}, **extra}
 
-    title_rule = partial(json_body, description="Titles are trimmed, then 1-255 characters.")
+    title_rule = partial(
+        json_body, description=f"Titles are trimmed, then 1-{MAX_TITLE_LENGTH} characters.")
 
     @router.get("", **op("list_tasks", invalid, summary="List the caller's tasks",
                          responses=success(200, list[schemas.Task], "A page of tasks",
