@@ -37,8 +37,8 @@ PRODUCT_POOL_SIZE=${PRODUCT_POOL_SIZE:-20}
 PRODUCT_MAX_OVERFLOW=${PRODUCT_MAX_OVERFLOW:-0}
 PRODUCT_RESEED=${PRODUCT_RESEED:-0}
 if [ -z "${PRODUCT_CMD:-}" ]; then
-  if [ -x "$PRODUCT_DIR/.venv/bin/todo-api" ]; then PRODUCT_CMD="$PRODUCT_DIR/.venv/bin/todo-api"
-  else PRODUCT_CMD="uv run --project $PRODUCT_DIR todo-api"; fi
+  make --no-print-directory -C "$PRODUCT_DIR" .venv/.synced > /dev/null
+  PRODUCT_CMD="$PRODUCT_DIR/.venv/bin/todo-api"
 fi
 _PRODUCT_READY=0
 

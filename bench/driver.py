@@ -133,8 +133,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def default_todo_api() -> list[str]:
-    exe = Path(sys.executable).parent / "todo-api"  # same venv as `uv run python`
-    return [str(exe)] if exe.exists() else ["uv", "run", "todo-api"]
+    return [str(Path(sys.executable).parent / "todo-api")]  # run.sh starts us in the venv
 
 
 def parse_scenarios(spec: str, conns: int, high: int | None) -> list[tuple[str, int]]:

@@ -14,8 +14,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The repository's own environment, as `make` builds it (pinned uv in .tools/, locked .venv/):
+# nothing needs to be on PATH beyond python3, make, psql and pgbench.
+make --no-print-directory .venv/.synced > /dev/null
+PYTHON=.venv/bin/python
+
 case "${1:-}" in
-  -h|--help) sed -n '2,14p' "$0"; exec uv run python bench/driver.py --help ;;
+  -h|--help) sed -n '2,14p' "$0"; exec "$PYTHON" bench/driver.py --help ;;
 esac
 
 if ! command -v wrk > /dev/null; then
@@ -27,7 +32,7 @@ if ! command -v wrk > /dev/null; then
     echo "wrk is missing: sudo apt-get install -y wrk" >&2; exit 1
   fi
 fi
-for t in pgbench psql uv; do
+for t in pgbench psql; do
   command -v "$t" > /dev/null || { echo "missing $t" >&2; exit 1; }
 done
 
@@ -40,4 +45,4 @@ if [ "$cur" != unlimited ] && [ "$cur" -lt "$want" ]; then
 fi
 
 # exec: Ctrl-C and SIGTERM reach the driver, which stops what it started.
-exec uv run python bench/driver.py "$@"
+exec "$PYTHON" bench/driver.py "$@"
