@@ -16,6 +16,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY app app
 COPY auth auth
 COPY persistence persistence
+COPY plumbing plumbing
 COPY resolvers resolvers
 COPY rest_compat rest_compat
 COPY schema schema

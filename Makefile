@@ -13,7 +13,8 @@ test: .venv/.synced assets
 
 lint: .venv/.synced
 	$(UV) run ruff check .
-	$(UV) run mypy app auth persistence resolvers rest_compat schema
+	$(UV) run mypy app auth persistence plumbing resolvers rest_compat schema
+	$(UV) run lint-imports
 
 schema: .venv/.synced
 	$(UV) run todo-api export-schema

@@ -20,8 +20,6 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.requests import Request
-from strawberry.fastapi import GraphQLRouter
 
 log = logging.getLogger(__name__)
 
@@ -87,27 +85,16 @@ def graphiql_html(*, example_query: str, authorization: str | None) -> str:
     return _GRAPHIQL_TEMPLATE.format(vendor=VENDOR_URL, own=OWN_URL, config=_json_for_html(config))
 
 
-class OfflineGraphQLRouter(GraphQLRouter[Any, Any]):
-    """Strawberry router whose GraphiQL page is self-hosted and served with a strict CSP."""
+def graphiql_page(
+    *, example_query: str, demo_token: Callable[[], str | None]
+) -> Callable[[], HTMLResponse]:
+    """Render GraphiQL, opening with ``example_query`` and, when there is one, the demo token."""
 
-    def __init__(
-        self,
-        *args: Any,
-        example_query: str,
-        authorization_provider: Callable[[], str | None],
-        **kwargs: Any,
-    ) -> None:
-        """Store the IDE defaults; everything else goes to ``GraphQLRouter``."""
-        super().__init__(*args, **kwargs)
-        self.example_query = example_query
-        self.authorization_provider = authorization_provider
-
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        """Render GraphiQL (Strawberry returns this response as is, so headers set here hold)."""
-        page = graphiql_html(
-            example_query=self.example_query, authorization=self.authorization_provider()
-        )
+    def render() -> HTMLResponse:
+        page = graphiql_html(example_query=example_query, authorization=demo_token())
         return HTMLResponse(page, headers=_page_headers(GRAPHIQL_CSP))
+
+    return render
 
 
 def _page_headers(csp: str) -> dict[str, str]:

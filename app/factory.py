@@ -4,27 +4,31 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from app import health, metrics
-from app.context import Services
-from app.devpages import install_docs
-from app.logs import configure_logging
-from app.middleware import BodyLimitMiddleware, RequestMiddleware
-from app.problems import Problem
-from app.ratelimit import RateLimiter
+from app.devpages import graphiql_page, install_docs
 from app.settings import Settings, load_settings
+from app.tokens import demo_token
 from auth.jwks import JwksCache
 from auth.verifier import TokenPolicy, TokenVerifier
 from persistence.database import Database
-from rest_compat import surface_a, surface_b, surface_c
+from plumbing import health, metrics
+from plumbing.dependencies import Services
+from plumbing.errors import format_of, render_problem
+from plumbing.logs import configure_logging
+from plumbing.middleware import BodyLimitMiddleware, RequestMiddleware
+from plumbing.problems import problem_for
+from plumbing.ratelimit import RateLimiter
+from rest_compat import envelope_routes, task_routes
+from rest_compat.error_formats import DetailFormat
 from rest_compat.openapi import install_openapi
-from rest_compat.routing import DetailFormat, render_problem, surface_errors
-from schema.router import GraphQLRouter
+from schema.router import EXAMPLE_QUERY, GraphQLEndpoint
+from schema.schema import Limits, schema_for
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
 CORS_MAX_AGE_SECONDS = 600
@@ -52,8 +56,18 @@ def build_services(settings: Settings) -> Services:
     limiter = RateLimiter(per_user=settings.rate_limit, per_address=settings.rate_limit_anonymous,
                           storage_url=settings.rate_limit_storage_url,
                           key_prefix=settings.rate_limit_key_prefix)
-    return Services(settings=settings, db=database, rate_limiter=limiter,
+    return Services(db=database, rate_limiter=limiter,
                     verifier=TokenVerifier(secret=secret, jwks=jwks, policy=policy))
+
+
+def graphql_endpoint(settings: Settings) -> GraphQLEndpoint:
+    """/graphql with the limits of ``settings``, and GraphiQL where it is enabled."""
+    limits = Limits(max_depth=settings.graphql_max_depth, max_aliases=settings.graphql_max_aliases,
+                    max_tokens=settings.graphql_max_tokens,
+                    introspection=settings.introspection_enabled)
+    graphiql = graphiql_page(example_query=EXAMPLE_QUERY, demo_token=lambda: demo_token(settings))
+    return GraphQLEndpoint(schema_for(limits),
+                           graphiql=graphiql if settings.graphiql_enabled else None)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -86,29 +100,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware)  # added last: outermost, so it sees every response
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    # C and B first: their literal segments (/api/tasks, /api/v1) must win over A's {user_id}.
-    app.include_router(surface_c.router)
-    app.include_router(surface_b.router)
-    app.include_router(surface_a.router)
-    app.include_router(GraphQLRouter(settings), include_in_schema=False)
+    # Literal segments (/api/tasks, /api/v1) first: they must win over /api/{user_id}.
+    app.include_router(task_routes.token_router)
+    app.include_router(envelope_routes.router)
+    app.include_router(task_routes.primary_router)
+    app.include_router(graphql_endpoint(settings), include_in_schema=False)
     install_openapi(app)
     install_docs(app)
     return app
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
-    """Unknown paths and methods, in the same error shape as everything else."""
-    assert isinstance(error, StarletteHTTPException)
-    codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-    headers = dict(error.headers or {})
-    if error.status_code == 405:
-        headers["Allow"] = _allowed_methods(request)
-    problem = Problem(error.status_code, codes.get(error.status_code, "HTTP_ERROR"),
-                      str(error.detail), headers=headers)
-    return render_problem(problem, request, surface_errors(request, _FALLBACK_ERRORS))
+    """Unknown paths and methods, in the error format of the door the path belongs to."""
+    problem = problem_for(error)
+    if problem.status == 405:
+        problem = replace(problem, headers={**problem.headers, "Allow": _allowed_methods(request)})
+    return render_problem(problem, request, format_of(request, _FALLBACK_ERRORS))
 
 
 def _allowed_methods(request: Request) -> str:

@@ -11,12 +11,11 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.ratelimit import parse_limit, storage_uri
-from persistence.urls import DatabaseTarget, DatabaseUrlError, parse_database_url
+from persistence.urls import DEVELOPMENT_URL, DatabaseTarget, DatabaseUrlError, parse_database_url
+from plumbing.ratelimit import parse_limit, storage_uri
 
 MIN_SECRET_LENGTH = 32
 DATA_DIR = Path(".data")
-DEV_DATABASE_URL = f"sqlite+aiosqlite:///{DATA_DIR / 'todo.db'}"
 DEV_SECRET_FILE = DATA_DIR / "dev-secret"
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
@@ -96,7 +95,7 @@ class Settings(BaseSettings):
     @cached_property
     def database(self) -> DatabaseTarget:
         """The parsed database target (valid: checked by ``validated``)."""
-        raw = self.database_url or DEV_DATABASE_URL
+        raw = self.database_url or DEVELOPMENT_URL
         return parse_database_url(raw, pooler=self.database_pooler)
 
     def validated(self) -> Settings:

@@ -15,7 +15,7 @@ from persistence.urls import DatabaseTarget
 
 
 class Database:
-    """The engine and the session factory; the only way code reaches the database."""
+    """The engine and its pool; the only way code reaches the database."""
 
     def __init__(self, engine: AsyncEngine, *, connections: int, wait_seconds: float) -> None:
         self.engine = engine
@@ -58,10 +58,6 @@ class Database:
             pool_recycle=1800,
         )
         return cls(engine, connections=pool_size + max_overflow, wait_seconds=pool_timeout)
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:

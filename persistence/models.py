@@ -1,12 +1,11 @@
-"""Tables and the plain records read from them."""
+"""The tables: how users and tasks are stored."""
 
 from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -24,20 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-MAX_USER_ID_LENGTH = 255
-MAX_TITLE_LENGTH = 255
-
-
-class TaskStatus(enum.StrEnum):
-    PENDING = "pending"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-
-
-class TaskPriority(enum.StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
+from resolvers.domain import MAX_TITLE_LENGTH, MAX_USER_ID_LENGTH, TaskPriority, TaskStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -63,7 +49,31 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class User(SQLModel, table=True):
+Member = TypeVar("Member", bound=enum.StrEnum)
+
+
+class EnumText(TypeDecorator[Member]):
+    """A string enum stored as its value, read back as the member."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, members: type[Member], length: int) -> None:
+        super().__init__(length)
+        self._members: dict[str, Member] = {m.value: m for m in members}
+
+    def process_bind_param(self, value: Member | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Member | None:
+        return None if value is None else self._members[value]
+
+
+def _one_of(column: str, members: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in members)})"
+
+
+class UserTable(SQLModel, table=True):
     __tablename__: ClassVar[str] = "users"
 
     id: str = Field(sa_column=Column(String(MAX_USER_ID_LENGTH), primary_key=True))
@@ -73,16 +83,16 @@ class User(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
-class Task(SQLModel, table=True):
+class TaskTable(SQLModel, table=True):
+    """One row per task; its columns are exactly the fields of ``resolvers.domain.Task``."""
+
     __tablename__: ClassVar[str] = "tasks"
     __table_args__ = (
         Index("ix_tasks_user_id_created_at", "user_id", "created_at"),
         Index("ix_tasks_user_id_status", "user_id", "status"),
         Index("ix_tasks_user_id_due_date", "user_id", "due_date"),
-        CheckConstraint(
-            "status IN ('pending', 'in_progress', 'completed')", name="ck_tasks_status"
-        ),
-        CheckConstraint("priority IN ('low', 'medium', 'high')", name="ck_tasks_priority"),
+        CheckConstraint(_one_of("status", TaskStatus), name="ck_tasks_status"),
+        CheckConstraint(_one_of("priority", TaskPriority), name="ck_tasks_priority"),
         CheckConstraint("completed = (status = 'completed')", name="ck_tasks_completed_status"),
         CheckConstraint(
             "(completed_at IS NOT NULL) = completed", name="ck_tasks_completed_at"
@@ -101,38 +111,9 @@ class Task(SQLModel, table=True):
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     completed: bool = Field(sa_column=Column(Boolean, nullable=False))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    status: str = Field(sa_column=Column(String(16), nullable=False))
-    priority: str = Field(sa_column=Column(String(8), nullable=False))
+    status: TaskStatus = Field(sa_column=Column(EnumText(TaskStatus, 16), nullable=False))
+    priority: TaskPriority = Field(sa_column=Column(EnumText(TaskPriority, 8), nullable=False))
     due_date: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     version: int = Field(sa_column=Column(Integer, nullable=False))
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRecord:
-    """One task as stored: what resolvers return and doors render."""
-
-    id: uuid.UUID
-    user_id: str
-    title: str
-    description: str | None
-    completed: bool
-    completed_at: datetime | None
-    status: TaskStatus
-    priority: TaskPriority
-    due_date: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-@dataclass(frozen=True, slots=True)
-class StatusCounts:
-    pending: int = 0
-    in_progress: int = 0
-    completed: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.pending + self.in_progress + self.completed

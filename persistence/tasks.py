@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import enum
 import functools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -28,85 +25,35 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from persistence.models import StatusCounts, Task, TaskPriority, TaskRecord, TaskStatus
-
-tasks = Task.__table__  # type: ignore[attr-defined]
-c = tasks.c
-_COLUMNS = (
-    c.id, c.user_id, c.title, c.description, c.completed, c.completed_at, c.status,
-    c.priority, c.due_date, c.created_at, c.updated_at, c.version,
+from persistence.models import TaskTable
+from resolvers.domain import (
+    RANKED_FIELDS,
+    TASK_FIELDS,
+    SortField,
+    SortKey,
+    StatusCounts,
+    Task,
+    TaskFilter,
+    TaskOrdering,
+    TaskStatus,
 )
 
-
-class SortField(enum.StrEnum):
-    CREATED_AT = "created_at"
-    UPDATED_AT = "updated_at"
-    TITLE = "title"
-    DUE_DATE = "due_date"
-    PRIORITY = "priority"
-    STATUS = "status"
+tasks = TaskTable.__table__  # type: ignore[attr-defined]
+c = tasks.c
+_COLUMNS = tuple(c[name] for name in TASK_FIELDS)  # a row of these is Task(*row)
 
 
-_PRIORITY_RANK = case({p.value: i for i, p in enumerate(TaskPriority)}, value=c.priority)
-_STATUS_RANK = case({s.value: i for i, s in enumerate(TaskStatus)}, value=c.status)
+def _rank(by: SortField) -> ColumnElement[Any]:
+    return case({m.value: i for i, m in enumerate(RANKED_FIELDS[by])}, value=c[by.value])
+
+
 _SORT_COLUMNS: dict[SortField, ColumnElement[Any]] = {
-    SortField.CREATED_AT: c.created_at,
-    SortField.UPDATED_AT: c.updated_at,
-    SortField.TITLE: c.title,
-    SortField.DUE_DATE: c.due_date,
-    SortField.PRIORITY: _PRIORITY_RANK,
-    SortField.STATUS: _STATUS_RANK,
+    by: _rank(by) if by in RANKED_FIELDS else c[by.value] for by in SortField
 }
 
 
-@dataclass(frozen=True, slots=True)
-class TaskFilter:
-    """Which of an owner's tasks a listing returns."""
-
-    status: TaskStatus | None = None
-    completed: bool | None = None
-    priority: TaskPriority | None = None
-    search: str | None = None
-    due_after: datetime | None = None
-    due_before: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SortKey:
-    """Position of one task in an ordering: its sort value (rank for enums) and its id."""
-
-    value: Any
-    id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class TaskOrdering:
-    field: SortField = SortField.CREATED_AT
-    descending: bool = True
-
-
-def sort_value(record: TaskRecord, field: SortField) -> Any:
-    """The value ``field`` orders ``record`` by, as the keyset cursor stores it."""
-    if field is SortField.PRIORITY:
-        return list(TaskPriority).index(record.priority)
-    if field is SortField.STATUS:
-        return list(TaskStatus).index(record.status)
-    return getattr(record, field.value)
-
-
-_STATUSES = {s.value: s for s in TaskStatus}
-_PRIORITIES = {p.value: p for p in TaskPriority}
-
-
-def _record(row: Sequence[Any]) -> TaskRecord:
-    """The TaskRecord of a row that starts with _COLUMNS (positional: the hot path of lists)."""
-    (id_, user_id, title, description, completed, completed_at, status, priority, due_date,
-     created_at, updated_at, version) = row[:12]
-    return TaskRecord(
-        id=id_, user_id=user_id, title=title, description=description, completed=completed,
-        completed_at=completed_at, status=_STATUSES[status], priority=_PRIORITIES[priority],
-        due_date=due_date, created_at=created_at, updated_at=updated_at, version=version,
-    )
+def _task(row: Any) -> Task:
+    return Task(*row[:len(TASK_FIELDS)])
 
 
 def _filter_params(owner: str, flt: TaskFilter) -> dict[str, Any]:
@@ -205,6 +152,7 @@ def _count_statement(shape: frozenset[str]) -> Select[Any]:
     return select(func.count()).select_from(tasks).where(*_filter_clauses(shape))
 
 
+_INSERT = insert(tasks)
 _FETCH = select(*_COLUMNS).where(c.user_id == bindparam("owner"), c.id == bindparam("id"))
 _FETCH_LOCKED = _FETCH.with_for_update()
 _FETCH_MANY = select(*_COLUMNS).where(c.user_id == bindparam("owner"),
@@ -212,24 +160,24 @@ _FETCH_MANY = select(*_COLUMNS).where(c.user_id == bindparam("owner"),
 
 
 async def fetch(
-    session: AsyncConnection, owner: str, task_id: uuid.UUID, *, lock: bool = False
-) -> TaskRecord | None:
+    connection: AsyncConnection, owner: str, task_id: uuid.UUID, *, lock: bool = False
+) -> Task | None:
     """The owner's task ``task_id``; ``lock`` holds it until the transaction ends."""
     query = _FETCH_LOCKED if lock else _FETCH
-    row = (await session.execute(query, {"owner": owner, "id": task_id})).first()
-    return _record(row) if row else None
+    row = (await connection.execute(query, {"owner": owner, "id": task_id})).first()
+    return _task(row) if row else None
 
 
 async def fetch_many(
-    session: AsyncConnection, owner: str, task_ids: Iterable[uuid.UUID]
-) -> list[TaskRecord]:
+    connection: AsyncConnection, owner: str, task_ids: Iterable[uuid.UUID]
+) -> list[Task]:
     """The owner's tasks among ``task_ids``, in one statement, in no particular order."""
-    rows = await session.execute(_FETCH_MANY, {"owner": owner, "ids": list(task_ids)})
-    return [_record(row) for row in rows]
+    rows = await connection.execute(_FETCH_MANY, {"owner": owner, "ids": list(task_ids)})
+    return [_task(row) for row in rows]
 
 
 async def search(
-    session: AsyncConnection,
+    connection: AsyncConnection,
     owner: str,
     flt: TaskFilter,
     ordering: TaskOrdering,
@@ -237,7 +185,7 @@ async def search(
     limit: int,
     offset: int = 0,
     after: SortKey | None = None,
-) -> tuple[list[TaskRecord], int]:
+) -> tuple[list[Task], int]:
     """One page of the owner's tasks matching ``flt``, and how many match in all.
 
     One statement (the total rides along as a scalar subquery), so page and total come from
@@ -247,46 +195,41 @@ async def search(
     if after is not None:
         params |= _after_params(after)
     query = _search_statement(ordering, frozenset(params))
-    rows = (await session.execute(query, {**params, "limit": limit, "offset": offset})).all()
+    rows = (await connection.execute(query, {**params, "limit": limit, "offset": offset})).all()
     if not rows:
-        return [], await count(session, owner, flt)
-    return [_record(row) for row in rows], int(rows[0].total)
+        return [], await count(connection, owner, flt)
+    return [_task(row) for row in rows], int(rows[0].total)
 
 
-async def count(session: AsyncConnection, owner: str, flt: TaskFilter) -> int:
+async def count(connection: AsyncConnection, owner: str, flt: TaskFilter) -> int:
     """How many of the owner's tasks match ``flt``."""
     params = _filter_params(owner, flt)
-    return int((await session.execute(_count_statement(frozenset(params)), params)).scalar_one())
+    return int((await connection.execute(_count_statement(frozenset(params)), params)).scalar_one())
 
 
-async def count_by_status(session: AsyncConnection, owner: str) -> StatusCounts:
+async def count_by_status(connection: AsyncConnection, owner: str) -> StatusCounts:
     """The owner's tasks counted per status."""
     query = select(c.status, func.count()).where(c.user_id == owner).group_by(c.status)
-    counts = {status: int(n) for status, n in await session.execute(query)}
-    return StatusCounts(**{s.value: counts.get(s.value, 0) for s in TaskStatus})
+    counts = {status: int(n) for status, n in await connection.execute(query)}
+    return StatusCounts(**{s.value: counts.get(s, 0) for s in TaskStatus})
 
 
-async def insert_task(session: AsyncConnection, values: Mapping[str, Any]) -> TaskRecord:
-    """Insert one task and return it as stored."""
-    row = (await session.execute(insert(tasks).values(**values).returning(*_COLUMNS))).one()
-    return _record(row)
+async def insert_task(connection: AsyncConnection, task: Task) -> None:
+    """Store a new task."""
+    await connection.execute(_INSERT, {name: getattr(task, name) for name in TASK_FIELDS})
 
 
 async def update_task(
-    session: AsyncConnection, owner: str, task_id: uuid.UUID, values: Mapping[str, Any]
-) -> TaskRecord | None:
+    connection: AsyncConnection, owner: str, task_id: uuid.UUID, values: Mapping[str, Any]
+) -> Task | None:
     """Apply ``values`` to the owner's task, add one to its version, and return it."""
     query = (update(tasks).where(c.user_id == owner, c.id == task_id)
              .values(**values, version=c.version + 1).returning(*_COLUMNS))
-    row = (await session.execute(query)).first()
-    return _record(row) if row else None
+    row = (await connection.execute(query)).first()
+    return _task(row) if row else None
 
 
-async def delete_task(session: AsyncConnection, owner: str, task_id: uuid.UUID) -> bool:
+async def delete_task(connection: AsyncConnection, owner: str, task_id: uuid.UUID) -> bool:
     """Delete the owner's task; False when there was none."""
     query = delete(tasks).where(c.user_id == owner, c.id == task_id).returning(c.id)
-    return (await session.execute(query)).first() is not None
-
-
-def records_by_id(records: Sequence[TaskRecord]) -> dict[uuid.UUID, TaskRecord]:
-    return {record.id: record for record in records}
+    return (await connection.execute(query)).first() is not None

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+DEVELOPMENT_URL = "sqlite+aiosqlite:///.data/todo.db"
+"""The embedded database used when no DATABASE_URL is configured (development only)."""
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg"}
 _SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite"}
 # libpq options asyncpg does not understand; sslmode is translated, the rest dropped.

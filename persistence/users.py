@@ -8,16 +8,16 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.models import User
+from persistence.models import UserTable
 
-users = User.__table__  # type: ignore[attr-defined]
+users = UserTable.__table__  # type: ignore[attr-defined]
 
 
 async def upsert_user(
-    session: AsyncConnection, user_id: str, *, email: str | None, name: str | None, now: datetime
+    connection: AsyncConnection, user_id: str, *, email: str | None, name: str | None, now: datetime
 ) -> None:
     """Insert the user or refresh its email and name, atomically (safe under races)."""
-    dialect = postgresql if session.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(users).values(
         id=user_id, email=email, name=name, created_at=now, updated_at=now
     )
@@ -33,5 +33,5 @@ async def upsert_user(
         },
         where=changed & (excluded.email.is_not(None) | excluded.name.is_not(None)),
     )
-    await session.execute(statement)
+    await connection.execute(statement)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class DomainError(Exception):
@@ -37,3 +39,25 @@ class ValidationFailed(DomainError):
     @classmethod
     def single(cls, field: str, message: str) -> ValidationFailed:
         return cls([FieldError(field, message)])
+
+    @classmethod
+    def from_pydantic(cls, errors: Iterable[Mapping[str, Any]]) -> ValidationFailed:
+        """The field errors of a pydantic validation, fields named as the client sent them."""
+        return cls([_field_error(error) for error in errors])
+
+    @property
+    def detail(self) -> str:
+        """The first problem, with its field: what a frontend that shows one message shows."""
+        first = self.errors[0]
+        return f"{first.field}: {first.message}"
+
+
+_WHERE = ("body", "query", "path", "header")  # FastAPI's prefix saying where a value came from
+
+
+def _field_error(error: Mapping[str, Any]) -> FieldError:
+    location = [str(part) for part in error.get("loc", ())]
+    if location and location[0] in _WHERE:
+        location = location[1:]
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    return FieldError(field=".".join(location) or "body", message=message)

@@ -1,4 +1,4 @@
-"""What a client may send, checked against the rules of section 3 of the contract."""
+"""What a client may send about a task, and the rules it must satisfy."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from pydantic import (
     field_validator,
 )
 
-from persistence.models import MAX_TITLE_LENGTH, TaskPriority, TaskStatus
-from resolvers.errors import FieldError, ValidationFailed
-
-MAX_DESCRIPTION_LENGTH = 10_000
-MAX_SEARCH_LENGTH = 255
-UPDATABLE_FIELDS = ("title", "description", "status", "priority", "due_date", "completed")
+from resolvers.domain import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_TITLE_LENGTH,
+    UPDATABLE_FIELDS,
+    TaskPriority,
+    TaskStatus,
+)
+from resolvers.errors import ValidationFailed
 
 TaskInput = bytes | str | Mapping[str, Any] | None
 """A JSON document (bytes or text) or an already decoded mapping; None means no body."""
@@ -217,7 +219,7 @@ def parse(model: type[Model], data: TaskInput, *, title_max: int = MAX_TITLE_LEN
             return model.model_validate_json(data, context=context)
         return model.model_validate(data, context=context)
     except ValidationError as error:
-        raise ValidationFailed([_field_error(e) for e in error.errors()]) from None
+        raise ValidationFailed.from_pydantic(error.errors()) from None
 
 
 def parse_completion(data: TaskInput) -> bool | None:
@@ -225,9 +227,3 @@ def parse_completion(data: TaskInput) -> bool | None:
     if data is None or (isinstance(data, bytes | str) and not data.strip()):
         return None
     return parse(CompletionRequest, data).completed
-
-
-def _field_error(error: Any) -> FieldError:
-    location = [str(part) for part in error["loc"]]
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return FieldError(field=".".join(location) or "body", message=message)

@@ -8,7 +8,7 @@ from aiodataloader import DataLoader
 
 from persistence import tasks
 from persistence.database import Database
-from persistence.models import StatusCounts, TaskRecord
+from resolvers.domain import StatusCounts, Task
 
 
 class Loaders:
@@ -17,12 +17,12 @@ class Loaders:
     def __init__(self, db: Database, owner: str) -> None:
         self._db = db
         self._owner = owner
-        self.task: DataLoader[uuid.UUID, TaskRecord | None] = DataLoader(self._tasks_by_id)
+        self.task: DataLoader[uuid.UUID, Task | None] = DataLoader(self._tasks_by_id)
         self.status_counts: DataLoader[str, StatusCounts] = DataLoader(self._status_counts)
 
-    def remember(self, record: TaskRecord) -> None:
+    def remember(self, task: Task) -> None:
         """Replace what this request knows of a task after it changed."""
-        self.task.clear(record.id).prime(record.id, record)
+        self.task.clear(task.id).prime(task.id, task)
         self._forget_aggregates()
 
     def forget(self, task_id: uuid.UUID) -> None:
@@ -32,12 +32,12 @@ class Loaders:
     def _forget_aggregates(self) -> None:
         self.status_counts.clear_all()
 
-    async def _tasks_by_id(self, ids: list[uuid.UUID]) -> list[TaskRecord | None]:
-        async with self._db.read() as session:
-            found = {r.id: r for r in await tasks.fetch_many(session, self._owner, ids)}
+    async def _tasks_by_id(self, ids: list[uuid.UUID]) -> list[Task | None]:
+        async with self._db.read() as connection:
+            found = {r.id: r for r in await tasks.fetch_many(connection, self._owner, ids)}
         return [found.get(task_id) for task_id in ids]
 
     async def _status_counts(self, owners: list[str]) -> list[StatusCounts]:
-        async with self._db.read() as session:
-            counts = await tasks.count_by_status(session, self._owner)
+        async with self._db.read() as connection:
+            counts = await tasks.count_by_status(connection, self._owner)
         return [counts for _ in owners]

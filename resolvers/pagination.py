@@ -10,16 +10,15 @@ from typing import Any
 
 import orjson
 
-from persistence.models import TaskRecord
-from persistence.tasks import SortField, SortKey, TaskOrdering, sort_value
+from resolvers.domain import SortField, SortKey, Task, TaskOrdering, sort_value
 from resolvers.errors import ValidationFailed
 
 
-def encode_cursor(record: TaskRecord, ordering: TaskOrdering) -> str:
-    value = sort_value(record, ordering.field)
+def encode_cursor(task: Task, ordering: TaskOrdering) -> str:
+    value = sort_value(task, ordering.field)
     if isinstance(value, datetime):
         value = value.isoformat()
-    raw = orjson.dumps([ordering.field.value, value, str(record.id)])
+    raw = orjson.dumps([ordering.field.value, value, str(task.id)])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

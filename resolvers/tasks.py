@@ -8,14 +8,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from persistence import tasks, users
-from persistence.models import MAX_TITLE_LENGTH, StatusCounts, TaskRecord, TaskStatus
-from persistence.tasks import TaskFilter, TaskOrdering
 from resolvers.context import Context
+from resolvers.domain import (
+    MAX_SEARCH_LENGTH,
+    MAX_TITLE_LENGTH,
+    UPDATABLE_FIELDS,
+    StatusCounts,
+    Task,
+    TaskFilter,
+    TaskOrdering,
+    TaskPriority,
+    TaskStatus,
+)
 from resolvers.errors import Forbidden, StaleVersion, TaskNotFound, ValidationFailed
 from resolvers.inputs import (
-    MAX_SEARCH_LENGTH,
-    UPDATABLE_FIELDS,
     NewTask,
     TaskChanges,
     TaskInput,
@@ -43,14 +52,14 @@ class TaskQuery:
 
 @dataclass(frozen=True, slots=True)
 class TaskPage:
-    tasks: list[TaskRecord]
+    tasks: list[Task]
     total: int
     has_more: bool
     ordering: TaskOrdering
 
-    def cursor(self, record: TaskRecord) -> str:
-        """The opaque cursor that continues a listing right after ``record``."""
-        return encode_cursor(record, self.ordering)
+    def cursor(self, task: Task) -> str:
+        """The opaque cursor that continues a listing right after ``task``."""
+        return encode_cursor(task, self.ordering)
 
 
 def ensure_own_path(ctx: Context, path_user_id: str) -> None:
@@ -65,9 +74,9 @@ async def list_tasks(
     """A page of the caller's tasks (at most ``max_limit``), with the total that match."""
     _check_query(query, max_limit)
     after = decode_cursor(query.after, query.ordering) if query.after else None
-    async with ctx.db.read() as session:
+    async with ctx.db.read() as connection:
         found, total = await tasks.search(
-            session, ctx.owner, query.filter, query.ordering,
+            connection, ctx.owner, query.filter, query.ordering,
             limit=query.limit + 1, offset=query.offset, after=after,
         )
     return TaskPage(tasks=found[: query.limit], total=total,
@@ -79,39 +88,39 @@ async def status_counts(ctx: Context) -> StatusCounts:
     return await ctx.loaders.status_counts.load(ctx.owner)
 
 
-async def find_task(ctx: Context, task_id: str | uuid.UUID) -> TaskRecord | None:
+async def find_task(ctx: Context, task_id: str | uuid.UUID) -> Task | None:
     """The caller's task, or None (also for ids that are not UUIDs)."""
     key = _as_uuid(task_id)
     return None if key is None else await ctx.loaders.task.load(key)
 
 
-async def get_task(ctx: Context, task_id: str | uuid.UUID) -> TaskRecord:
+async def get_task(ctx: Context, task_id: str | uuid.UUID) -> Task:
     """The caller's task; TaskNotFound when it is missing or someone else's."""
-    record = await find_task(ctx, task_id)
-    if record is None:
+    task = await find_task(ctx, task_id)
+    if task is None:
         raise TaskNotFound(str(task_id))
-    return record
+    return task
 
 
 async def create_task(
     ctx: Context, data: TaskInput, *, title_max: int = MAX_TITLE_LENGTH
-) -> TaskRecord:
+) -> Task:
     """Create a task for the caller (recording the caller in ``users`` first)."""
     new = parse(NewTask, data, title_max=title_max)
     now = ctx.clock()
-    state = _completion_state(None, new.status, new.completed, now)
-    values = {
-        "id": uuid.uuid4(), "user_id": ctx.owner, "title": new.title,
-        "description": new.description, "priority": (new.priority or "medium"),
-        "due_date": new.due_date, "created_at": now, "updated_at": now, "version": 1, **state,
-    }
+    task = Task(
+        id=uuid.uuid4(), user_id=ctx.owner, title=new.title, description=new.description,
+        priority=new.priority or TaskPriority.MEDIUM, due_date=new.due_date,
+        created_at=now, updated_at=now, version=1,
+        **_completion_state(None, new.status, new.completed, now),
+    )
     principal = ctx.principal
-    async with ctx.db.transaction() as session:
-        await users.upsert_user(session, principal.user_id, email=principal.email,
+    async with ctx.db.transaction() as connection:
+        await users.upsert_user(connection, principal.user_id, email=principal.email,
                                 name=principal.name, now=now)
-        record = await tasks.insert_task(session, values)
-    ctx.loaders.remember(record)
-    return record
+        await tasks.insert_task(connection, task)
+    ctx.loaders.remember(task)
+    return task
 
 
 async def update_task(
@@ -121,11 +130,12 @@ async def update_task(
     *,
     expected_versions: Versions = None,
     title_max: int = MAX_TITLE_LENGTH,
-) -> TaskRecord:
+) -> Task:
     """Change the fields the client sent; a body that sends none is invalid."""
     key = _require_uuid(task_id)
-    async with ctx.db.transaction() as session:
-        current = await _locked(session, ctx, key)
+    async with ctx.db.transaction() as connection:
+        current = await _locked(connection, ctx, key)
+        # The body is parsed only now: a missing task is a 404 even when the body is invalid.
         changes = parse(TaskChanges, data, title_max=title_max)
         if not changes.sent:
             raise ValidationFailed.single(
@@ -133,14 +143,14 @@ async def update_task(
             )
         _check_version(current, expected_versions)
         values = _changed_values(current, changes, ctx.clock())
-        record = await _save(session, ctx, current, values)
-    ctx.loaders.remember(record)
-    return record
+        task = await _save(connection, ctx, current, values)
+    ctx.loaders.remember(task)
+    return task
 
 
 async def set_completed(
     ctx: Context, task_id: str | uuid.UUID, completed: bool, *, expected_versions: Versions = None
-) -> TaskRecord:
+) -> Task:
     """Mark the task completed or not; setting the state it already has changes nothing."""
     return await complete_task(ctx, task_id, {"completed": completed},
                                expected_versions=expected_versions)
@@ -148,26 +158,26 @@ async def set_completed(
 
 async def toggle_completed(
     ctx: Context, task_id: str | uuid.UUID, *, expected_versions: Versions = None
-) -> TaskRecord:
+) -> Task:
     """Flip the task between completed and not."""
     return await complete_task(ctx, task_id, None, expected_versions=expected_versions)
 
 
 async def complete_task(
     ctx: Context, task_id: str | uuid.UUID, data: TaskInput, *, expected_versions: Versions = None
-) -> TaskRecord:
+) -> Task:
     """``{"completed": bool}`` sets the state; no body, an empty one or ``{}`` toggles it."""
     key = _require_uuid(task_id)
-    async with ctx.db.transaction() as session:
-        current = await _locked(session, ctx, key)
-        requested = parse_completion(data)
+    async with ctx.db.transaction() as connection:
+        current = await _locked(connection, ctx, key)
+        requested = parse_completion(data)  # after the lookup: 404 before 400, as above
         _check_version(current, expected_versions)
         completed = (not current.completed) if requested is None else requested
         now = ctx.clock()
         values = _differences(current, _completion_state(current, None, completed, now))
-        record = await _save(session, ctx, current, values, now=now)
-    ctx.loaders.remember(record)
-    return record
+        task = await _save(connection, ctx, current, values, now=now)
+    ctx.loaders.remember(task)
+    return task
 
 
 async def delete_task(
@@ -175,21 +185,24 @@ async def delete_task(
 ) -> uuid.UUID:
     """Delete the caller's task and return its id."""
     key = _require_uuid(task_id)
-    async with ctx.db.transaction() as session:
-        current = await _locked(session, ctx, key)
+    async with ctx.db.transaction() as connection:
+        current = await _locked(connection, ctx, key)
         _check_version(current, expected_versions)
-        await tasks.delete_task(session, ctx.owner, key)
+        await tasks.delete_task(connection, ctx.owner, key)
     ctx.loaders.forget(key)
     return key
 
 
 def _completion_state(
-    current: TaskRecord | None,
+    current: Task | None,
     status: TaskStatus | None,
     completed: bool | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """status, completed and completed_at, kept consistent (the invariant of section 3)."""
+    """status, completed and completed_at, kept consistent.
+
+    completed is true exactly when status is completed, and completed_at is set exactly then.
+    """
     contradicts = completed is not None and completed != (status is TaskStatus.COMPLETED)
     if status is not None and contradicts:
         raise ValidationFailed.single("completed", f"contradicts status {status.value!r}")
@@ -200,7 +213,7 @@ def _completion_state(
     return {"status": status, "completed": done, "completed_at": (kept or now) if done else None}
 
 
-def _status_for(current: TaskRecord | None, completed: bool | None) -> TaskStatus:
+def _status_for(current: Task | None, completed: bool | None) -> TaskStatus:
     if completed:
         return TaskStatus.COMPLETED
     if current is None or (completed is False and current.status is TaskStatus.COMPLETED):
@@ -208,37 +221,37 @@ def _status_for(current: TaskRecord | None, completed: bool | None) -> TaskStatu
     return current.status
 
 
-def _changed_values(current: TaskRecord, changes: TaskChanges, now: datetime) -> dict[str, Any]:
+def _changed_values(current: Task, changes: TaskChanges, now: datetime) -> dict[str, Any]:
     sent = {name: getattr(changes, name) for name in changes.sent}
     state = _completion_state(current, sent.pop("status", None), sent.pop("completed", None), now)
     return _differences(current, {**sent, **state})
 
 
-def _differences(current: TaskRecord, values: dict[str, Any]) -> dict[str, Any]:
+def _differences(current: Task, values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if getattr(current, name) != value}
 
 
 async def _save(
-    session: Any, ctx: Context, current: TaskRecord, values: dict[str, Any],
+    connection: AsyncConnection, ctx: Context, current: Task, values: dict[str, Any],
     *, now: datetime | None = None,
-) -> TaskRecord:
+) -> Task:
     """Write ``values`` (bumping version and updated_at), or return ``current`` when empty."""
     if not values:
         return current
     values["updated_at"] = now or ctx.clock()
-    record = await tasks.update_task(session, ctx.owner, current.id, values)
-    assert record is not None  # the row is locked by this transaction
-    return record
+    task = await tasks.update_task(connection, ctx.owner, current.id, values)
+    assert task is not None  # the row is locked by this transaction
+    return task
 
 
-async def _locked(session: Any, ctx: Context, key: uuid.UUID) -> TaskRecord:
-    record = await tasks.fetch(session, ctx.owner, key, lock=True)
-    if record is None:
+async def _locked(connection: AsyncConnection, ctx: Context, key: uuid.UUID) -> Task:
+    task = await tasks.fetch(connection, ctx.owner, key, lock=True)
+    if task is None:
         raise TaskNotFound(str(key))
-    return record
+    return task
 
 
-def _check_version(current: TaskRecord, expected_versions: Versions) -> None:
+def _check_version(current: Task, expected_versions: Versions) -> None:
     if expected_versions is not None and current.version not in expected_versions:
         raise StaleVersion(current.version)
 

@@ -1,4 +1,4 @@
-"""What the REST surfaces publish about themselves: security, bodies, headers, error responses."""
+"""What the REST families publish about themselves: security, bodies, headers, error responses."""
 
 from __future__ import annotations
 
@@ -9,12 +9,18 @@ from fastapi import FastAPI, Request, Security
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel
 
-from app.problems import PayloadTooLarge, Problem, RateLimited, problem_for
 from auth.errors import AuthenticationError, AuthFailure
-from persistence.errors import DatabaseUnavailable
+from plumbing.errors import ErrorFormat, render_problem
+from plumbing.problems import (
+    INTERNAL_ERROR,
+    SERVICE_UNAVAILABLE,
+    PayloadTooLarge,
+    Problem,
+    RateLimited,
+    problem_for,
+)
 from resolvers.errors import Forbidden, StaleVersion, TaskNotFound, ValidationFailed
 from resolvers.inputs import publish_title_rule
-from rest_compat.routing import ErrorFormat, render_problem
 
 BEARER = HTTPBearer(
     scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False,
@@ -36,16 +42,16 @@ _DESCRIPTIONS = {
     500: "Unexpected error (details are logged, never returned)",
     503: "The database is unavailable; see Retry-After",
 }
-_EXAMPLE_ERRORS: dict[int, Exception] = {
+_EXAMPLE_ERRORS: dict[int, Exception | Problem] = {
     401: AuthenticationError(AuthFailure.BAD_SIGNATURE),
     403: Forbidden("bob-0002"),
     404: TaskNotFound("3f2b8c1e-9a4d-4e5f-8b6a-0c1d2e3f4a5b"),
     412: StaleVersion(2),
     413: PayloadTooLarge(),
     429: RateLimited({"Retry-After": "30"}),
-    503: DatabaseUnavailable(),
+    500: INTERNAL_ERROR,
+    503: SERVICE_UNAVAILABLE,
 }
-_INTERNAL = Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
 _EXAMPLE_INVALID = ValidationFailed.single("title", "must not be empty")
 
 HEADERS: dict[str, dict[str, Any]] = {
@@ -105,7 +111,7 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Drop FastAPI's default 422 response: no surface sends that body (each has its own)."""
+    """Drop FastAPI's default 422 response: no family sends that body (each has its own)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -131,13 +137,12 @@ def _drop_default_validation(schema: dict[str, Any]) -> None:
 
 
 def _example(errors: ErrorFormat, status: int, path: str) -> Any:
-    """A real error body for ``status``, rendered by the surface's own format."""
+    """A real error body for ``status``, rendered by the family's own format."""
     if status == errors.validation_status:
         problem = problem_for(_EXAMPLE_INVALID, validation_status=status)
-    elif status == 500:
-        problem = _INTERNAL
     else:
-        problem = problem_for(_EXAMPLE_ERRORS[status])
+        example = _EXAMPLE_ERRORS[status]
+        problem = example if isinstance(example, Problem) else problem_for(example)
     request = Request({"type": "http", "method": "GET", "path": path, "query_string": b"",
                        "headers": [], "state": {"request_id": "5d1c9e0f2a7b4c3d"}})
     return json.loads(bytes(render_problem(problem, request, errors).body))

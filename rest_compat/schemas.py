@@ -1,19 +1,18 @@
-"""The shapes the REST surfaces answer with, as published in /openapi.json.
+"""The shapes the REST families answer with, as published in /openapi.json.
 
-Documentation only: routes build their bodies with ``task_json`` and the error formats, and
-tests/test_openapi.py checks real responses against these schemas, so they cannot drift.
+Documentation only: routes write domain tasks as JSON directly and errors through their error
+formats, and tests/test_openapi.py checks real responses against these schemas.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
-from persistence.models import TaskPriority, TaskStatus
+from resolvers import domain
 
 # No nulls: FastAPI drops None values from the whole document, examples included.
 TASK_EXAMPLE: dict[str, Any] = {
@@ -30,23 +29,23 @@ class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Task(_Closed):
-    """One task, as every REST surface writes it."""
-
+class _TaskBase(_Closed):
     model_config = ConfigDict(json_schema_extra={"examples": [TASK_EXAMPLE]})
 
-    id: uuid.UUID
-    user_id: str
-    title: str
-    description: str | None
-    completed: bool
-    completed_at: datetime | None
-    status: TaskStatus
-    priority: TaskPriority
-    due_date: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
+
+def _task_schema() -> type[BaseModel]:
+    """The domain's task, field for field, as a JSON schema named Task."""
+    hints = get_type_hints(domain.Task)
+    descriptions = domain.field_descriptions()
+    fields: dict[str, Any] = {name: (hints[name], Field(description=descriptions[name]))
+                              for name in domain.TASK_FIELDS}
+    return create_model("Task", __base__=_TaskBase, __doc__="One task.", **fields)
+
+
+if TYPE_CHECKING:
+    TaskSchema = _TaskBase
+else:
+    TaskSchema = _task_schema()
 
 
 class FieldProblem(_Closed):
@@ -55,7 +54,7 @@ class FieldProblem(_Closed):
 
 
 class ErrorBody(_Closed):
-    """Surfaces A and C: every error."""
+    """Every error of the families with plain JSON answers."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"detail": "Task not found", "code": "TASK_NOT_FOUND", "request_id": "5d1c9e0f"},
@@ -75,11 +74,11 @@ class Pagination(_Closed):
 
 
 class TaskData(_Closed):
-    task: Task
+    task: TaskSchema
 
 
 class TaskListData(_Closed):
-    tasks: list[Task]
+    tasks: list[TaskSchema]
     pagination: Pagination
 
 
@@ -88,7 +87,7 @@ class NoData(_Closed):
 
 
 class TaskEnvelope(_Closed):
-    """Surface B: one task."""
+    """One task, in an envelope."""
 
     success: Literal[True]
     data: TaskData
@@ -96,7 +95,7 @@ class TaskEnvelope(_Closed):
 
 
 class TaskListEnvelope(_Closed):
-    """Surface B: a page of tasks."""
+    """A page of tasks, in an envelope."""
 
     success: Literal[True]
     data: TaskListData
@@ -104,7 +103,7 @@ class TaskListEnvelope(_Closed):
 
 
 class DeletedEnvelope(_Closed):
-    """Surface B: a deleted task."""
+    """A deleted task, in an envelope."""
 
     success: Literal[True]
     data: NoData
@@ -120,7 +119,7 @@ class ErrorDetails(_Closed):
 
 
 class ErrorEnvelope(_Closed):
-    """Surface B: every error."""
+    """Every error, in an envelope."""
 
     success: Literal[False]
     error: str

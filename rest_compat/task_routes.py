@@ -1,7 +1,7 @@
-"""The six operations in surface A's shapes, for every surface that speaks them (A and C).
+"""The task routes with plain JSON answers, at two places: /api/{user_id}/tasks and /api/tasks.
 
-A surface of this kind is a prefix, an error format and the dependency that finds the caller's
-context (from the path for A, from the token alone for C); the route bodies are written once here.
+A family of this kind is a prefix, an error format and the dependency that finds the caller's
+context (from the path, or from the token alone); the route bodies are written once here.
 """
 
 from __future__ import annotations
@@ -12,24 +12,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.json import JSONResponse
-from persistence.models import MAX_TITLE_LENGTH, TaskRecord
+from plumbing.dependencies import request_context
+from plumbing.errors import guarded_route
+from plumbing.json import JSONResponse
 from resolvers import tasks
 from resolvers.context import Context
+from resolvers.domain import MAX_TITLE_LENGTH, Task
 from resolvers.inputs import CompletionRequest, NewTask, TaskChanges
 from rest_compat import schemas
-from rest_compat.common import (
-    ListParams,
-    created_location,
-    ensure_utf8_query,
-    etag,
-    expected_versions,
-    list_headers,
-    read_body,
-    task_json,
-)
+from rest_compat.bodies import created_location, read_body
+from rest_compat.conditional import etag, expected_versions
+from rest_compat.error_formats import DetailFormat
+from rest_compat.list_query import TaskListQuery, ensure_utf8_query, list_headers
 from rest_compat.openapi import SECURED, error_responses, json_body, success
-from rest_compat.routing import DetailFormat, route_class
+from rest_compat.ownership import own_context
 
 ContextDependency = Callable[..., Awaitable[Context]]
 NEW_TASK_EXAMPLE = {"title": "Buy milk", "description": "Two litres", "priority": "high",
@@ -37,15 +33,14 @@ NEW_TASK_EXAMPLE = {"title": "Buy milk", "description": "Two litres", "priority"
 CHANGES_EXAMPLE = {"title": "Buy oat milk", "status": "in_progress"}
 
 
-def _task_response(record: TaskRecord, status_code: int = 200, **headers: str) -> Response:
-    return JSONResponse(task_json(record), status_code=status_code,
-                        headers={"ETag": etag(record), **headers})
+def _task_response(task: Task, status_code: int = 200, **headers: str) -> Response:
+    return JSONResponse(task, status_code=status_code, headers={"ETag": etag(task), **headers})
 
 
 def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
                 context: ContextDependency, owner_errors: tuple[int, ...] = ()) -> APIRouter:
-    """Surface A's operations at ``prefix``; ``owner_errors`` are what ``context`` may answer."""
-    router = APIRouter(prefix=prefix, tags=[tag], route_class=route_class(errors),
+    """The six task operations at ``prefix``; ``owner_errors`` are what ``context`` may answer."""
+    router = APIRouter(prefix=prefix, tags=[tag], route_class=guarded_route(errors),
                        dependencies=SECURED)
     own = Depends(context)
     invalid = errors.validation_status
@@ -60,25 +55,24 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
         json_body, description=f"Titles are trimmed, then 1-{MAX_TITLE_LENGTH} characters.")
 
     @router.get("", **op("list_tasks", invalid, summary="List the caller's tasks",
-                         responses=success(200, list[schemas.Task], "A page of tasks",
+                         responses=success(200, list[schemas.TaskSchema], "A page of tasks",
                                            "X-Total-Count", "Link")))
-    async def list_tasks(request: Request, params: Annotated[ListParams, Query()],
+    async def list_tasks(request: Request, params: Annotated[TaskListQuery, Query()],
                          ctx: Context = own) -> Response:
         ensure_utf8_query(request)
         page = await tasks.list_tasks(ctx, params.to_query())
-        return JSONResponse([task_json(t) for t in page.tasks],
-                            headers=list_headers(request, params, page))
+        return JSONResponse(page.tasks, headers=list_headers(request, params, page))
 
     @router.post("", status_code=201, **op(
         "create_task", invalid, 413, summary="Create a task",
         openapi_extra=title_rule(NewTask, NEW_TASK_EXAMPLE),
-        responses=success(201, schemas.Task, "The new task", "Location", "ETag")))
+        responses=success(201, schemas.TaskSchema, "The new task", "Location", "ETag")))
     async def create_task(request: Request, ctx: Context = own) -> Response:
-        record = await tasks.create_task(ctx, await read_body(request))
-        return _task_response(record, 201, Location=created_location(request, record))
+        task = await tasks.create_task(ctx, await read_body(request))
+        return _task_response(task, 201, Location=created_location(request, task))
 
     @router.get("/{task_id}", **op("get_task", 404, summary="Read one task",
-                                   responses=success(200, schemas.Task, "The task", "ETag")))
+                                   responses=success(200, schemas.TaskSchema, "The task", "ETag")))
     async def get_task(task_id: str, ctx: Context = own) -> Response:
         return _task_response(await tasks.get_task(ctx, task_id))
 
@@ -86,11 +80,11 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
         "update_task", 404, invalid, 412, 413,
         summary="Update a task (fields omitted stay as they are)",
         openapi_extra=title_rule(TaskChanges, CHANGES_EXAMPLE),
-        responses=success(200, schemas.Task, "The updated task", "ETag")))
+        responses=success(200, schemas.TaskSchema, "The updated task", "ETag")))
     async def update_task(task_id: str, request: Request, ctx: Context = own) -> Response:
-        record = await tasks.update_task(ctx, task_id, await read_body(request),
+        task = await tasks.update_task(ctx, task_id, await read_body(request),
                                          expected_versions=expected_versions(request))
-        return _task_response(record)
+        return _task_response(task)
 
     @router.delete("/{task_id}", status_code=204, **op(
         "delete_task", 404, 412, summary="Delete a task",
@@ -103,10 +97,18 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
         "complete_task", 404, invalid, 412, 413,
         summary="Set completion with {\"completed\": bool}; toggle with no body or {}",
         openapi_extra=json_body(CompletionRequest, {"completed": True}, required=False),
-        responses=success(200, schemas.Task, "The task", "ETag")))
+        responses=success(200, schemas.TaskSchema, "The task", "ETag")))
     async def complete_task(task_id: str, request: Request, ctx: Context = own) -> Response:
-        record = await tasks.complete_task(ctx, task_id, await read_body(request),
+        task = await tasks.complete_task(ctx, task_id, await read_body(request),
                                            expected_versions=expected_versions(request))
-        return _task_response(record)
+        return _task_response(task)
 
     return router
+
+
+primary_router = task_router(
+    name="a", prefix="/api/{user_id}/tasks", tag="Tasks (surface A)",
+    errors=DetailFormat(validation_status=400), context=own_context, owner_errors=(403, 400))
+token_router = task_router(
+    name="c", prefix="/api/tasks", tag="Tasks (surface C, user from token)",
+    errors=DetailFormat(validation_status=422), context=request_context)

@@ -1,21 +1,20 @@
-"""Every GraphQL failure with an ``extensions.code``; unexpected ones masked (section 8)."""
+"""Every GraphQL failure with an ``extensions.code``; unexpected ones masked."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from app.json import JSONResponse
-from app.problems import Problem, report_problem
+from plumbing.problems import Problem, report_problem
 from resolvers.errors import FieldError
 
 # REST codes whose GraphQL spelling differs; the others are shared as they are.
 _CODES = {"TASK_NOT_FOUND": "NOT_FOUND", "PRECONDITION_FAILED": "CONFLICT",
-          "TOKEN_EXPIRED": "UNAUTHENTICATED"}  # section 8 knows one code for every 401
+          "TOKEN_EXPIRED": "UNAUTHENTICATED"}  # GraphQL clients know one code for every 401
 _MESSAGES = {"CONFLICT": "The task has changed since expectedVersion"}
 # Resolver field names whose GraphQL argument has another name.
 _FIELDS = {"body": "input", "limit": "first"}
@@ -35,9 +34,12 @@ def error_body(problem: Problem) -> dict[str, Any]:
     extensions: dict[str, Any] = {"code": code}
     if problem.code == "TOKEN_EXPIRED":
         extensions["reason"] = problem.code  # so a client knows to refresh its token
-    if problem.errors is not None:
-        extensions["errors"] = [_field_error(e) for e in problem.errors]
-    return {"message": _MESSAGES.get(code, problem.detail), "extensions": extensions}
+    message = _MESSAGES.get(code, problem.detail)
+    if problem.errors:
+        field_errors = [_field_error(e) for e in problem.errors]
+        extensions["errors"] = field_errors
+        message = f"{field_errors[0]['field']}: {field_errors[0]['message']}"
+    return {"message": message, "extensions": extensions}
 
 
 def _field_error(error: FieldError) -> dict[str, str]:
@@ -45,11 +47,14 @@ def _field_error(error: FieldError) -> dict[str, str]:
             "message": error.message}
 
 
-def http_error_response(error: Exception) -> Response:
-    """A failure before execution (authentication, rate limit…) as a GraphQL-shaped response."""
-    problem = report_problem(error)
-    return JSONResponse({"errors": [error_body(problem)]}, status_code=problem.status,
-                        headers=problem.headers)
+class GraphQLErrorFormat:
+    """A failure before execution (authentication, rate limit, a bad request) as ``{errors}``."""
+
+    validation_status = 400
+    model = None
+
+    def body(self, problem: Problem, request: Request) -> dict[str, Any]:
+        return {"errors": [error_body(problem)]}
 
 
 class ErrorCodes(SchemaExtension):

@@ -1,4 +1,4 @@
-"""Query and Mutation (contract section 8): each field hands its arguments to one resolver."""
+"""Query and Mutation: each field hands its arguments to one resolver."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from strawberry import UNSET
 
 from resolvers import tasks
 from resolvers.tasks import TaskQuery
-from schema.context import Info
+from schema.info import Info
 from schema.types import (
     CreateTaskInput,
-    Task,
     TaskConnection,
     TaskCounts,
-    TaskFilter,
-    TaskOrder,
+    TaskFilterInput,
+    TaskOrderInput,
+    TaskType,
     UpdateTaskInput,
     sent_fields,
 )
@@ -25,12 +25,12 @@ TASKS_DESCRIPTION = f"The caller's tasks; first is 1-{MAX_FIRST}"
 
 
 async def task_connection(
-    info: Info, filter: TaskFilter | None = UNSET, order_by: TaskOrder | None = UNSET,
+    info: Info, filter: TaskFilterInput | None = UNSET, order_by: TaskOrderInput | None = UNSET,
     first: int | None = DEFAULT_FIRST, after: str | None = UNSET,
 ) -> TaskConnection:
     """A page of the caller's tasks, continuing after the ``after`` cursor."""
-    query = TaskQuery(filter=(filter or TaskFilter()).to_filter(),
-                      ordering=(order_by or TaskOrder()).to_ordering(),
+    query = TaskQuery(filter=(filter or TaskFilterInput()).to_filter(),
+                      ordering=(order_by or TaskOrderInput()).to_ordering(),
                       limit=DEFAULT_FIRST if first is None else first, after=after or None)
     page = await tasks.list_tasks(info.context.ctx, query, max_limit=MAX_FIRST)
     return TaskConnection.from_page(page, after=after or None)
@@ -61,9 +61,8 @@ class Query:
                       name=principal.name)
 
     @strawberry.field(description="The caller's task; null when missing or not yours")
-    async def task(self, info: Info, id: strawberry.ID) -> Task | None:
-        record = await tasks.find_task(info.context.ctx, id)
-        return None if record is None else Task.from_record(record)
+    async def task(self, info: Info, id: strawberry.ID) -> TaskType | None:
+        return await tasks.find_task(info.context.ctx, id)
 
     tasks: TaskConnection = strawberry.field(resolver=task_connection,
                                              description=TASKS_DESCRIPTION)
@@ -72,36 +71,32 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create a task for the caller")
-    async def create_task(self, info: Info, input: CreateTaskInput) -> Task:
-        record = await tasks.create_task(info.context.ctx, sent_fields(input))
-        return Task.from_record(record)
+    async def create_task(self, info: Info, input: CreateTaskInput) -> TaskType:
+        return await tasks.create_task(info.context.ctx, sent_fields(input))
 
     @strawberry.mutation(description="Change the fields sent; expectedVersion guards against "
                                      "overwriting someone else's change (CONFLICT)")
     async def update_task(
         self, info: Info, id: strawberry.ID, input: UpdateTaskInput,
         expected_version: int | None = UNSET,
-    ) -> Task:
-        record = await tasks.update_task(info.context.ctx, id, sent_fields(input),
-                                         expected_versions=_versions(expected_version))
-        return Task.from_record(record)
+    ) -> TaskType:
+        return await tasks.update_task(info.context.ctx, id, sent_fields(input),
+                                       expected_versions=_versions(expected_version))
 
     @strawberry.mutation(description="Mark the task completed or not (idempotent)")
     async def set_task_completed(
         self, info: Info, id: strawberry.ID, completed: bool = True,
         expected_version: int | None = UNSET,
-    ) -> Task:
-        record = await tasks.set_completed(info.context.ctx, id, completed,
-                                           expected_versions=_versions(expected_version))
-        return Task.from_record(record)
+    ) -> TaskType:
+        return await tasks.set_completed(info.context.ctx, id, completed,
+                                         expected_versions=_versions(expected_version))
 
     @strawberry.mutation(description="Flip the task between completed and not")
     async def toggle_task_completed(
         self, info: Info, id: strawberry.ID, expected_version: int | None = UNSET
-    ) -> Task:
-        record = await tasks.toggle_completed(info.context.ctx, id,
-                                              expected_versions=_versions(expected_version))
-        return Task.from_record(record)
+    ) -> TaskType:
+        return await tasks.toggle_completed(info.context.ctx, id,
+                                            expected_versions=_versions(expected_version))
 
     @strawberry.mutation(description="Delete the task; answers its id")
     async def delete_task(

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Request, Response
-from fastapi.routing import APIRoute, APIWebSocketRoute
+from fastapi.routing import APIWebSocketRoute
+from starlette.exceptions import HTTPException
 from strawberry import UNSET
+from strawberry.fastapi import GraphQLRouter
+from strawberry.schema import BaseSchema
 
-from app.devpages import OfflineGraphQLRouter
-from app.json import JSONResponse
-from app.settings import Settings
-from app.tokens import demo_token
-from schema.context import GraphQLContext, graphql_context
-from schema.errors import http_error_response
-from schema.schema import schema_for
+from plumbing.errors import guarded_route
+from schema.errors import GraphQLErrorFormat
+from schema.info import GraphQLContext, graphql_context
 
 EXAMPLE_QUERY = """\
 # Every request needs the header  Authorization: Bearer <token>
@@ -39,51 +38,37 @@ query {
 }
 """
 
-
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-
-
-class GraphQLRoute(APIRoute):
-    """A route whose failures before execution (401, 429…) answer in the GraphQL error shape."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Exception as error:  # translated, never leaked
-                return http_error_response(error)
-
-        return guarded
+GraphiQLPage = Callable[[], Response]
+"""Renders the GraphiQL page (its assets and security headers are the application's)."""
 
 
-class GraphQLRouter(OfflineGraphQLRouter):
+class GraphQLEndpoint(GraphQLRouter[GraphQLContext, None]):
     """POST /graphql runs operations for the authenticated caller; GET serves GraphiQL."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, schema: BaseSchema, *, graphiql: GraphiQLPage | None) -> None:
         super().__init__(
-            schema_for(settings),
+            schema,
             prefix="/graphql",
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            graphql_ide="graphiql" if graphiql is not None else None,
             allow_queries_via_get=False,
             context_getter=self.context,
-            route_class=GraphQLRoute,
-            example_query=EXAMPLE_QUERY,
-            authorization_provider=lambda: demo_token(settings),
+            route_class=guarded_route(GraphQLErrorFormat()),
         )
+        self._graphiql = graphiql
         # No subscriptions in the schema, so no WebSocket endpoint either.
         self.routes = [r for r in self.routes if not isinstance(r, APIWebSocketRoute)]
 
+    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+        """The GraphiQL page (Strawberry returns it as is, so its headers hold)."""
+        assert self._graphiql is not None  # Strawberry asks only when graphql_ide is set
+        return self._graphiql()
+
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        """Strawberry's own refusals (bad JSON, GET disabled…) in the GraphQL error shape too."""
+        """Strawberry's own refusals (bad JSON, GET disabled…) go through our error pipeline."""
         try:
             return await super().run(request, context, root_value)
-        except HTTPException as error:
-            code = _HTTP_CODES.get(error.status_code, "BAD_REQUEST")
-            return JSONResponse({"errors": [{"message": error.reason,
-                                             "extensions": {"code": code}}]},
-                                status_code=error.status_code)
+        except StrawberryHTTPException as error:
+            raise HTTPException(error.status_code, error.reason) from None
 
     async def context(self, request: Request) -> GraphQLContext | None:
         """The authenticated context; none for the GraphiQL page, which runs no operation."""

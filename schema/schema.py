@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -23,13 +24,22 @@ from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.settings import Settings
 from schema.errors import ErrorCodes
 from schema.operations import Mutation, Query
 from schema.scalars import SCALARS
 
 CACHED_DOCUMENTS = 256
 """Distinct query texts whose parse and validation each process keeps (LRU, bounded)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an operation may ask for before it is refused, and whether introspection is on."""
+
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    introspection: bool = True
 
 
 class TodoSchema(strawberry.Schema):
@@ -55,21 +65,21 @@ def build_schema(extensions: list[Callable[[], SchemaExtension]] | None = None) 
                       config=StrawberryConfig(scalar_map=SCALARS))
 
 
-def schema_for(settings: Settings) -> TodoSchema:
-    """The schema with the abuse limits and introspection switch of ``settings``.
+def schema_for(limits: Limits) -> TodoSchema:
+    """The schema enforcing ``limits``.
 
     The limit rules are built once, not per request, so that a query seen before skips both
     parsing and validation (the caches key on the document and the rule classes).
     """
     rules = [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
-    if not settings.introspection_enabled:
+    if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], Any]] = [
         ErrorCodes,
-        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         partial(AddValidationRules, rules),
         partial(DocumentCache, maxsize=CACHED_DOCUMENTS),
         partial(ValidationCache, maxsize=CACHED_DOCUMENTS),

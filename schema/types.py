@@ -1,57 +1,49 @@
-"""GraphQL object types, enums and inputs (contract section 8): translations, no rules."""
+"""GraphQL object types, enums and inputs: translations of the domain's words, no rules."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, get_type_hints
 
 import strawberry
 from strawberry import UNSET
 
-from persistence import tasks as persistence_tasks
-from persistence.models import StatusCounts, TaskPriority, TaskRecord, TaskStatus
-from persistence.tasks import SortField as TaskOrderField
+from resolvers import domain
+from resolvers.domain import SortField, StatusCounts, TaskPriority, TaskStatus
 from resolvers.tasks import TaskPage
 
-# The domain enums serve as GraphQL enums: member names are the GraphQL values.
+# The domain's enums are the GraphQL enums: member names are the GraphQL values.
 strawberry.enum(TaskStatus)
 strawberry.enum(TaskPriority)
-strawberry.enum(TaskOrderField, name="TaskOrderField")
+strawberry.enum(SortField, name="TaskOrderField")
+
+_NOT_PUBLISHED = {"user_id"}  # always the caller: nothing a client needs to be told
+
+
+def _task_type() -> type:
+    """GraphQL's ``Task``: the domain task's fields (camelCase), described as the domain does."""
+    hints = get_type_hints(domain.Task)
+    descriptions = domain.field_descriptions()
+    namespace: dict[str, Any] = {"__doc__": "One of the caller's tasks.", "__annotations__": {}}
+    for name in domain.TASK_FIELDS:
+        if name not in _NOT_PUBLISHED:
+            namespace["__annotations__"][name] = strawberry.ID if name == "id" else hints[name]
+            namespace[name] = strawberry.field(description=descriptions[name])
+    return strawberry.type(type("Task", (), namespace))
+
+
+if TYPE_CHECKING:
+    TaskType = domain.Task  # fields resolve to the domain task's attributes
+else:
+    TaskType = _task_type()
 
 
 @strawberry.enum
 class OrderDirection(enum.Enum):
     ASC = "asc"
     DESC = "desc"
-
-
-@strawberry.type
-class Task:
-    """One of the caller's tasks."""
-
-    id: strawberry.ID
-    title: str
-    description: str | None
-    completed: bool
-    completed_at: datetime | None
-    status: TaskStatus
-    priority: TaskPriority
-    due_date: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    version: int = strawberry.field(description="Starts at 1, +1 on every change")
-
-    @classmethod
-    def from_record(cls, record: TaskRecord) -> Task:
-        return cls(
-            id=strawberry.ID(str(record.id)), title=record.title,
-            description=record.description, completed=record.completed,
-            completed_at=record.completed_at, status=record.status, priority=record.priority,
-            due_date=record.due_date, created_at=record.created_at,
-            updated_at=record.updated_at, version=record.version,
-        )
 
 
 @strawberry.type
@@ -70,7 +62,7 @@ class TaskCounts:
 @strawberry.type
 class TaskEdge:
     cursor: str
-    node: Task
+    node: TaskType
 
 
 @strawberry.type
@@ -83,8 +75,7 @@ class PageInfo:
 
 def _edges(root: TaskConnection) -> list[TaskEdge]:
     """Built only when asked for: a cursor per task is work most clients skip."""
-    return [TaskEdge(cursor=root.page.cursor(record), node=node)
-            for record, node in zip(root.page.tasks, root.nodes, strict=True)]
+    return [TaskEdge(cursor=root.page.cursor(task), node=task) for task in root.nodes]
 
 
 @strawberry.type
@@ -92,21 +83,20 @@ class TaskConnection:
     """One page of tasks, with opaque cursors to continue after any of them."""
 
     edges: list[TaskEdge] = strawberry.field(resolver=_edges)
-    nodes: list[Task]
+    nodes: list[TaskType]
     page_info: PageInfo
     total_count: int = strawberry.field(description="How many tasks match the filter")
     page: strawberry.Private[TaskPage]
 
     @classmethod
     def from_page(cls, page: TaskPage, *, after: str | None) -> TaskConnection:
-        records = page.tasks
+        found = page.tasks
         page_info = PageInfo(
             has_next_page=page.has_more, has_previous_page=after is not None,
-            start_cursor=page.cursor(records[0]) if records else None,
-            end_cursor=page.cursor(records[-1]) if records else None,
+            start_cursor=page.cursor(found[0]) if found else None,
+            end_cursor=page.cursor(found[-1]) if found else None,
         )
-        return cls(nodes=[Task.from_record(r) for r in records], page_info=page_info,
-                   total_count=page.total, page=page)
+        return cls(nodes=found, page_info=page_info, total_count=page.total, page=page)
 
 
 def sent_fields(data: object) -> dict[str, Any]:
@@ -115,19 +105,17 @@ def sent_fields(data: object) -> dict[str, Any]:
             if (value := getattr(data, f.name)) is not UNSET}
 
 
-@strawberry.input
-class TaskOrder:
-    field: TaskOrderField = TaskOrderField.CREATED_AT
+@strawberry.input(name="TaskOrder")
+class TaskOrderInput:
+    field: SortField = SortField.CREATED_AT
     direction: OrderDirection = OrderDirection.DESC
 
-    def to_ordering(self) -> persistence_tasks.TaskOrdering:
-        return persistence_tasks.TaskOrdering(
-            self.field, descending=self.direction is OrderDirection.DESC
-        )
+    def to_ordering(self) -> domain.TaskOrdering:
+        return domain.TaskOrdering(self.field, descending=self.direction is OrderDirection.DESC)
 
 
-@strawberry.input
-class TaskFilter:
+@strawberry.input(name="TaskFilter")
+class TaskFilterInput:
     status: TaskStatus | None = UNSET
     priority: TaskPriority | None = UNSET
     search: str | None = strawberry.field(
@@ -137,27 +125,27 @@ class TaskFilter:
     due_after: datetime | None = UNSET
     completed: bool | None = UNSET
 
-    def to_filter(self) -> persistence_tasks.TaskFilter:
-        return persistence_tasks.TaskFilter(**sent_fields(self))
+    def to_filter(self) -> domain.TaskFilter:
+        return domain.TaskFilter(**sent_fields(self))
 
 
-@strawberry.input
-class CreateTaskInput:
-    title: str
-    description: str | None = UNSET
-    status: TaskStatus | None = UNSET
-    priority: TaskPriority | None = UNSET
-    due_date: datetime | None = UNSET
-    completed: bool | None = UNSET
+def _task_input(name: str, doc: str, *, required: frozenset[str] = frozenset()) -> type:
+    """An input of the fields a client may set; those not ``required`` may be left out."""
+    hints = get_type_hints(domain.Task)
+    namespace: dict[str, Any] = {"__doc__": doc, "__annotations__": {}}
+    for field in domain.UPDATABLE_FIELDS:
+        namespace["__annotations__"][field] = hints[field] if field in required else (
+            hints[field] | None)
+        if field not in required:
+            namespace[field] = UNSET
+    return strawberry.input(type(name, (), namespace))
 
 
-@strawberry.input
-class UpdateTaskInput:
-    """Only the fields sent change; the others stay as they are."""
-
-    title: str | None = UNSET
-    description: str | None = UNSET
-    status: TaskStatus | None = UNSET
-    priority: TaskPriority | None = UNSET
-    due_date: datetime | None = UNSET
-    completed: bool | None = UNSET
+if TYPE_CHECKING:
+    CreateTaskInput: TypeAlias = object  # read only through sent_fields
+    UpdateTaskInput: TypeAlias = object
+else:
+    CreateTaskInput = _task_input("CreateTaskInput", "A new task; only the title is required.",
+                                  required=frozenset({"title"}))
+    UpdateTaskInput = _task_input("UpdateTaskInput",
+                                  "Only the fields sent change; the others stay as they are.")

@@ -326,7 +326,7 @@ async def test_create_completed_task_sets_completed_at(client: httpx.AsyncClient
 ])
 async def test_create_task_validation_errors(client: httpx.AsyncClient, fields, expected):
     err = await error(client, ALICE, CREATE, input=fields)
-    assert err["message"] == "The request is invalid"
+    assert err["message"] == f"{expected[0]['field']}: {expected[0]['message']}"
     assert err["extensions"] == {"code": "VALIDATION_ERROR", "errors": expected}
     assert err["path"] == ["createTask"]
     assert (await data(client, ALICE, PAGE))["tasks"]["totalCount"] == 0

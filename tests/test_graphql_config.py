@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIWebSocketRoute
 
 from app.cli import main
-from app.factory import create_app
+from app.factory import create_app, graphql_endpoint
 from app.settings import Settings
 from schema.errors import graphql_field
-from schema.router import GraphQLRoute, GraphQLRouter
 from schema.schema import sdl
 from tests.graphql_support import count_statements, data, error, gql
 from tests.support import ALICE, TEST_SECRET, auth
@@ -189,8 +189,8 @@ async def test_graphql_is_not_in_the_openapi_document(client: httpx.AsyncClient)
 
 
 def test_there_is_no_websocket_endpoint(settings: Settings):
-    routes = GraphQLRouter(settings).routes
-    assert {type(r) for r in routes} == {GraphQLRoute}
+    routes = graphql_endpoint(settings).routes
+    assert not any(isinstance(r, APIWebSocketRoute) for r in routes)
     assert sorted(m for r in routes for m in r.methods) == ["GET", "POST"]
 
 

@@ -103,16 +103,20 @@ async def test_requests_without_token_spend_the_address_budget(sqlite_url: str):
     assert int(refused.headers["retry-after"]) >= 1
 
 
-async def test_token_guessing_is_limited_per_address_before_verification(sqlite_url: str):
+async def test_token_guessing_is_limited_per_address_but_a_valid_token_never_is(
+        sqlite_url: str):
     settings = make_settings(sqlite_url, rate_limit_anonymous="3/minute")
-    async with serving(settings, address="203.0.113.7") as guesser:
-        guesses = [await guesser.get(tasks_url(ALICE), headers={
+    async with serving(settings, address="203.0.113.7") as client:
+        guesses = [await client.get(tasks_url(ALICE), headers={
             "Authorization": f"Bearer {token(ALICE, secret=f'guess-{i}-' + 'x' * 40)}"})
-            for i in range(3)]
-        # once the address is spent, even a valid token is not looked at
-        blocked = await guesser.get(tasks_url(ALICE), headers=auth(ALICE))
-    assert [g.status_code for g in guesses] == [401, 401, 401]
-    assert_error(blocked, 429, "RATE_LIMITED")
+            for i in range(4)]
+        without_token = await client.get(tasks_url(ALICE))
+        # a neighbour behind the same address, with a valid token, is served
+        valid = await client.get(tasks_url(ALICE), headers=auth(ALICE))
+    assert [g.status_code for g in guesses[:3]] == [401, 401, 401]
+    assert_error(guesses[3], 429, "RATE_LIMITED")
+    assert_error(without_token, 429, "RATE_LIMITED")
+    assert valid.status_code == 200
 
 
 async def test_valid_tokens_do_not_spend_the_address_budget(sqlite_url: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from alembic import context
 from sqlalchemy import text
@@ -11,7 +12,7 @@ from sqlmodel import SQLModel
 
 import persistence.models  # noqa: F401  (registers the tables)
 from persistence.database import Database
-from persistence.urls import parse_database_url
+from persistence.urls import DEVELOPMENT_URL, parse_database_url
 
 target_metadata = SQLModel.metadata
 MIGRATION_LOCK = 0x70D0A91  # any constant shared by every replica of this service
@@ -21,11 +22,7 @@ def _database_url() -> str:
     url = context.config.attributes.get("database_url") or context.config.get_main_option(
         "sqlalchemy.url"
     )
-    if not url:
-        from app.settings import load_settings
-
-        return load_settings().database_url or "sqlite+aiosqlite:///.data/todo.db"
-    return str(url)
+    return str(url or os.environ.get("DATABASE_URL") or DEVELOPMENT_URL)
 
 
 def _run(connection: Connection) -> None:

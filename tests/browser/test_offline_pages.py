@@ -15,11 +15,13 @@ from typing import Annotated, Any
 
 import pytest
 import strawberry
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from strawberry.fastapi import GraphQLRouter
 from strawberry.types import Info
 
-from app.devpages import GRAPHIQL_CSP, OfflineGraphQLRouter, install_docs
+from app.devpages import GRAPHIQL_CSP, graphiql_page, install_docs
 from app.factory import create_app
 from app.settings import Settings
 from persistence.migrate import upgrade
@@ -58,13 +60,15 @@ def demo_app() -> FastAPI:
             raise HTTPException(401, "bad token", headers={"WWW-Authenticate": "Bearer"})
         return [{"id": "1", "title": "write tests"}]
 
-    router = OfflineGraphQLRouter(
-        strawberry.Schema(query=Query),
-        example_query="{ hello }",
-        authorization_provider=lambda: DEMO_TOKEN,
-    )
-    app.include_router(router, prefix="/graphql")
+    app.include_router(DemoGraphQLRouter(strawberry.Schema(query=Query)), prefix="/graphql")
     return app
+
+
+class DemoGraphQLRouter(GraphQLRouter[Any, Any]):
+    """Strawberry's router with our self-hosted GraphiQL page."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return graphiql_page(example_query="{ hello }", demo_token=lambda: DEMO_TOKEN)()
 
 
 def real_app() -> FastAPI:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from app.json import JSONResponse
-from app.problems import RETRY_AFTER_SECONDS
 from persistence.errors import DatabaseUnavailable
+from plumbing.json import JSONResponse
+from plumbing.problems import RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["Health"])
 

@@ -1,44 +1,28 @@
-"""What the REST surfaces share: body reading, If-Match, list parameters, task JSON."""
+"""The list query of the task families with plain JSON answers, and the headers of a page."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-from urllib.parse import parse_qsl, quote
+from typing import Any, Literal
+from urllib.parse import parse_qsl
 
-from fastapi import Depends, Path, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.context import request_context
-from persistence.models import TaskPriority, TaskRecord, TaskStatus
-from persistence.tasks import SortField, TaskFilter, TaskOrdering
-from resolvers import tasks
-from resolvers.context import Context
+from resolvers.domain import (
+    MAX_SEARCH_LENGTH,
+    SortField,
+    TaskFilter,
+    TaskOrdering,
+    TaskPriority,
+    TaskStatus,
+)
 from resolvers.errors import ValidationFailed
-from resolvers.inputs import MAX_SEARCH_LENGTH, NO_NUL, DueDate
+from resolvers.inputs import NO_NUL, DueDate
 from resolvers.tasks import TaskPage, TaskQuery
 
 MAX_OFFSET = 1_000_000_000
 SORT_ALIASES = {"created": SortField.CREATED_AT}
 SEARCH_TEXT: dict[str, Any] = {"maxLength": MAX_SEARCH_LENGTH, "pattern": NO_NUL}
-
-
-async def own_context(
-    user_id: Annotated[str, Path(max_length=255, description="The caller's user id")],
-    ctx: Annotated[Context, Depends(request_context)],
-) -> Context:
-    """The caller's context, once the path is known to name the caller (else 403)."""
-    tasks.ensure_own_path(ctx, user_id)
-    return ctx
-
-
-def created_location(request: Request, record: TaskRecord) -> str:
-    """The new task's URL: the collection that was posted to, then its id."""
-    return quote(f"{request.scope['path']}/{record.id}")  # scope path: decoded, slash stripped
-
-
-async def read_body(request: Request) -> bytes | None:
-    """The request body, None when empty (BodyLimitMiddleware enforces the size limit)."""
-    return await request.body() or None
 
 
 def ensure_utf8_query(request: Request) -> None:
@@ -55,37 +39,8 @@ def ensure_utf8_query(request: Request) -> None:
             raise ValidationFailed.single(field, "must be valid UTF-8") from None
 
 
-def expected_versions(request: Request) -> frozenset[int] | None:
-    """The versions If-Match accepts: None without the header or for ``*``."""
-    header = request.headers.get("if-match")
-    if header is None or header.strip() == "*":
-        return None
-    versions = set()
-    for tag in header.split(","):
-        tag = tag.strip()  # weak tags (W/"…") never match: If-Match compares strongly
-        if len(tag) >= 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-            versions.add(int(tag[1:-1]))
-    return frozenset(versions)
-
-
-def etag(record: TaskRecord) -> str:
-    return f'"{record.version}"'
-
-
-def task_json(record: TaskRecord) -> dict[str, Any]:
-    """A task as surfaces A and C write it."""
-    return {
-        "id": str(record.id), "user_id": record.user_id, "title": record.title,
-        "description": record.description, "completed": record.completed,
-        "completed_at": record.completed_at, "status": record.status.value,
-        "priority": record.priority.value, "due_date": record.due_date,
-        "created_at": record.created_at, "updated_at": record.updated_at,
-        "version": record.version,
-    }
-
-
-class ListParams(BaseModel):
-    """List query parameters of surfaces A and C (unknown ones are ignored)."""
+class TaskListQuery(BaseModel):
+    """List query parameters (unknown ones are ignored)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -127,7 +82,7 @@ class ListParams(BaseModel):
         return self.offset or 0
 
 
-def list_headers(request: Request, params: ListParams, page: TaskPage) -> dict[str, str]:
+def list_headers(request: Request, params: TaskListQuery, page: TaskPage) -> dict[str, str]:
     """X-Total-Count, and a Link to the next page when there is one."""
     headers = {"X-Total-Count": str(page.total)}
     if page.has_more:

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from app import metrics
-from app.problems import RateLimited
-from app.ratelimit import Budget, RateLimiter
-from app.settings import Settings
 from auth.bearer import bearer_token
 from auth.errors import AuthenticationError
 from auth.principal import Principal
 from auth.verifier import TokenVerifier
 from persistence.database import Database
+from plumbing import metrics
+from plumbing.problems import RateLimited
+from plumbing.ratelimit import Budget, RateLimiter
 from resolvers.context import Context
 
 audit = logging.getLogger("todo_api.audit")
@@ -25,7 +24,6 @@ audit = logging.getLogger("todo_api.audit")
 class Services:
     """The process-wide objects every request uses."""
 
-    settings: Settings
     db: Database
     verifier: TokenVerifier
     rate_limiter: RateLimiter
@@ -38,38 +36,33 @@ def services(request: Request) -> Services:
 async def authenticate(request: Request) -> Principal:
     """The caller's principal from the bearer token, within the rate limits.
 
-    Before the token is looked at, the client address must have budget left: requests without
-    a usable token spend it, so token guessing is limited too. A verified caller spends their own.
-    Every failure is logged with its reason, never with the token.
+    A verified caller spends their own budget and is never refused because of their address.
+    Requests without a valid token spend their client address's budget; once it is spent they
+    get 429 instead of 401, so token guessing is limited too. Every failure is logged with its
+    reason, never with the token.
     """
     limiter = services(request).rate_limiter
-    address = request.client.host if request.client else "unknown"
-    headers = request.headers.getlist("authorization")
-    if headers:
-        _admit(request, await limiter.peek_address(address), "address")
-    else:
-        _admit(request, await limiter.spend_address(address), "address")
     try:
-        principal = await services(request).verifier.verify(bearer_token(headers))
+        principal = await services(request).verifier.verify(
+            bearer_token(request.headers.getlist("authorization")))
     except AuthenticationError as error:
-        request.state.auth_failure = error.reason.value
         audit.warning("authentication failed", extra={"reason": error.reason.value,
                                                      "path": request.url.path})
         metrics.AUTH_FAILURES.labels(error.reason.value).inc()
-        if headers:
-            _admit(request, await limiter.spend_address(address), "address", refuse=False)
+        address = request.client.host if request.client else "unknown"
+        _admit(request, await limiter.spend_address(address), "address")
         raise
     request.state.user_id = principal.user_id
     _admit(request, await limiter.spend_user(principal.user_id), "user")
     return principal
 
 
-def _admit(request: Request, budget: Budget | None, scope: str, *, refuse: bool = True) -> None:
+def _admit(request: Request, budget: Budget | None, scope: str) -> None:
     """Remember the budget's headers for the response; RateLimited once it is spent."""
     if budget is None:  # the rate-limit storage is down: fail open
         return
     request.state.rate_limit_headers = budget.headers()
-    if refuse and not budget.allowed:
+    if not budget.allowed:
         metrics.RATE_LIMITED.labels(scope).inc()
         raise RateLimited(request.state.rate_limit_headers)
 

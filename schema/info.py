@@ -8,7 +8,7 @@ import strawberry
 from fastapi import Request
 from strawberry.fastapi import BaseContext
 
-from app.context import request_context
+from plumbing.dependencies import request_context
 from resolvers.context import Context
 
 

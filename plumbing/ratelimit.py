@@ -92,10 +92,6 @@ class RateLimiter:
         """Count one unauthenticated request against the client address's budget."""
         return await self._spend(self.per_address, "address", address)
 
-    async def peek_address(self, address: str) -> Budget | None:
-        """The client address's budget, without spending it."""
-        return await self._guarded(lambda: self._stats(self.per_address, "address", address))
-
     async def _spend(self, item: RateLimitItem, *key: str) -> Budget | None:
         async def spend() -> Budget:
             allowed = await self._strategy.hit(item, *key)

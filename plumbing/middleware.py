@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import metrics
-from app.logs import request_fields
-from app.problems import PayloadTooLarge
+from plumbing import metrics
+from plumbing.logs import request_fields
+from plumbing.problems import PayloadTooLarge
 
 access = logging.getLogger("todo_api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

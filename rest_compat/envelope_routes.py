@@ -1,4 +1,8 @@
-"""Surface B (seed 004): /api/v1/{user_id}/tasks in envelopes (contract section 6)."""
+"""The task routes under /api/v1/{user_id}/tasks: every answer in a success/data/message envelope.
+
+Validation errors (a malformed task id included) are 422, titles are 1-200 characters, the list
+pages with limit (1-100, default 20) and offset, and PATCH .../complete always toggles.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +12,35 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.json import JSONResponse
-from persistence.models import TaskRecord, TaskStatus
-from persistence.tasks import SortField, TaskFilter, TaskOrdering
+from plumbing.errors import guarded_route
+from plumbing.json import JSONResponse
 from resolvers import tasks
 from resolvers.context import Context
+from resolvers.domain import SortField, Task, TaskFilter, TaskOrdering, TaskStatus
 from resolvers.inputs import NewTask, TaskChanges
 from resolvers.tasks import TaskQuery
 from rest_compat import schemas
-from rest_compat.common import (
-    MAX_OFFSET,
-    created_location,
-    ensure_utf8_query,
-    etag,
-    expected_versions,
-    own_context,
-    read_body,
-    task_json,
-)
+from rest_compat.bodies import created_location, read_body
+from rest_compat.conditional import etag, expected_versions
+from rest_compat.error_formats import EnvelopeFormat
+from rest_compat.list_query import MAX_OFFSET, ensure_utf8_query
 from rest_compat.openapi import SECURED, error_responses, json_body, success
-from rest_compat.routing import EnvelopeFormat, route_class
+from rest_compat.ownership import own_context
 
 PREFIX = "/api/v1/{user_id}/tasks"
 TITLE_MAX = 200
 ERRORS = EnvelopeFormat(validation_status=422)
 router = APIRouter(prefix=PREFIX, tags=["Tasks (surface B, /api/v1 envelopes)"],
-                   route_class=route_class(ERRORS), dependencies=SECURED)
+                   route_class=guarded_route(ERRORS), dependencies=SECURED)
 
 OwnContext = Annotated[Context, Depends(own_context)]
-# A malformed id is a validation error here (seed 004), where A and C answer 404.
+# A malformed id is a validation error here, where the other task routes answer 404.
 TaskId = Annotated[uuid.UUID, Path(description="The task's id (a UUID)")]
 _TITLE = f"Titles are trimmed, then 1-{TITLE_MAX} characters."
 
 
-class ListParams(BaseModel):
-    """Seed 004's list parameters (unknown ones are ignored)."""
+class EnvelopeListQuery(BaseModel):
+    """The list query parameters of this family (unknown ones are ignored)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -64,10 +62,8 @@ def _envelope(data: dict[str, Any], message: str, status_code: int = 200,
                         status_code=status_code, headers=headers)
 
 
-def _task(record: TaskRecord, message: str, status_code: int = 200, **headers: str
-          ) -> Response:
-    return _envelope({"task": task_json(record)}, message, status_code,
-                     {"ETag": etag(record), **headers})
+def _task(task: Task, message: str, status_code: int = 200, **headers: str) -> Response:
+    return _envelope({"task": task}, message, status_code, {"ETag": etag(task), **headers})
 
 
 def _op(operation: str, summary: str, *statuses: int, **extra: Any) -> dict[str, Any]:
@@ -79,13 +75,13 @@ def _op(operation: str, summary: str, *statuses: int, **extra: Any) -> dict[str,
 
 @router.get("", **_op("list_tasks", "List the caller's tasks", responses=success(
     200, schemas.TaskListEnvelope, "A page of tasks with its pagination")))
-async def list_tasks(ctx: OwnContext, params: Annotated[ListParams, Query()],
+async def list_tasks(ctx: OwnContext, params: Annotated[EnvelopeListQuery, Query()],
                      request: Request) -> Response:
     ensure_utf8_query(request)
     page = await tasks.list_tasks(ctx, params.to_query())
     pagination = {"total": page.total, "limit": params.limit, "offset": params.offset,
                   "has_more": page.has_more}
-    return _envelope({"tasks": [task_json(t) for t in page.tasks], "pagination": pagination},
+    return _envelope({"tasks": page.tasks, "pagination": pagination},
                      "Tasks retrieved successfully")
 
 
@@ -95,9 +91,9 @@ async def list_tasks(ctx: OwnContext, params: Annotated[ListParams, Query()],
                             description=_TITLE, title_max=TITLE_MAX),
     responses=success(201, schemas.TaskEnvelope, "The new task", "Location", "ETag")))
 async def create_task(ctx: OwnContext, request: Request) -> Response:
-    record = await tasks.create_task(ctx, await read_body(request), title_max=TITLE_MAX)
-    return _task(record, "Task created successfully", 201,
-                 Location=created_location(request, record))
+    task = await tasks.create_task(ctx, await read_body(request), title_max=TITLE_MAX)
+    return _task(task, "Task created successfully", 201,
+                 Location=created_location(request, task))
 
 
 @router.get("/{task_id}", **_op("get_task", "Read one task", 404, responses=success(
@@ -112,10 +108,10 @@ async def get_task(ctx: OwnContext, task_id: TaskId) -> Response:
                             description=_TITLE, title_max=TITLE_MAX),
     responses=success(200, schemas.TaskEnvelope, "The updated task", "ETag")))
 async def update_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
-    record = await tasks.update_task(ctx, task_id, await read_body(request),
+    task = await tasks.update_task(ctx, task_id, await read_body(request),
                                      expected_versions=expected_versions(request),
                                      title_max=TITLE_MAX)
-    return _task(record, "Task updated successfully")
+    return _task(task, "Task updated successfully")
 
 
 @router.delete("/{task_id}", **_op("delete_task", "Delete a task", 404, 412, responses=success(
@@ -129,6 +125,6 @@ async def delete_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Res
     "toggle_task", "Toggle completion (any body is ignored)", 404, 412, responses=success(
         200, schemas.TaskEnvelope, "The task, completion flipped", "ETag")))
 async def toggle_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
-    record = await tasks.toggle_completed(ctx, task_id,
+    task = await tasks.toggle_completed(ctx, task_id,
                                           expected_versions=expected_versions(request))
-    return _task(record, "Task completion toggled successfully")
+    return _task(task, "Task completion toggled successfully")

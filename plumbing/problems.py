@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
-from app.metrics import AUTH_FAILURES
 from auth.errors import AuthenticationError
 from persistence.errors import DatabaseUnavailable
+from plumbing.metrics import AUTH_FAILURES
 from resolvers.errors import FieldError, Forbidden, StaleVersion, TaskNotFound, ValidationFailed
 
 logger = logging.getLogger("todo_api")
 audit = logging.getLogger("todo_api.audit")
 FORBIDDEN_REASON = "user_mismatch"
 RETRY_AFTER_SECONDS = "5"
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 class PayloadTooLarge(Exception):
@@ -33,6 +35,8 @@ class RateLimited(Exception):
 
 @dataclass(frozen=True)
 class Problem:
+    """What a client is told about a failure; each door writes it in its own format."""
+
     status: int
     code: str
     detail: str
@@ -40,15 +44,33 @@ class Problem:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+SERVICE_UNAVAILABLE = Problem(503, "SERVICE_UNAVAILABLE",
+                              "The database is unavailable; retry later",
+                              headers={"Retry-After": RETRY_AFTER_SECONDS})
+INTERNAL_ERROR = Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
+
+
 def report_problem(error: Exception, *, validation_status: int = 400) -> Problem:
-    """The Problem for a request that failed with ``error``, audited and counted once."""
+    """The Problem for a request that failed with ``error``, audited and logged once."""
     problem = problem_for(error, validation_status=validation_status)
     if problem.status == 403:
         audit.warning("authorization failed", extra={"reason": FORBIDDEN_REASON})
         AUTH_FAILURES.labels(FORBIDDEN_REASON).inc()
     elif problem.status == 500:
-        logger.error("unexpected error", exc_info=error)
+        log_unexpected(error)
     return problem
+
+
+def log_unexpected(error: BaseException) -> None:
+    """One line: the exception's type and where it was raised, never its message.
+
+    Messages of database and validation errors carry statement parameters (user data).
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    logger.error("unexpected error", extra={
+        "exception": type(error).__name__,
+        "stack": [f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in frames],
+    })
 
 
 def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
@@ -62,11 +84,11 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
         case TaskNotFound():
             return Problem(404, "TASK_NOT_FOUND", "Task not found")
         case ValidationFailed():
-            return Problem(validation_status, "VALIDATION_ERROR", "The request is invalid",
+            return Problem(validation_status, "VALIDATION_ERROR", error.detail,
                            errors=error.errors)
         case RequestValidationError():
-            return Problem(validation_status, "VALIDATION_ERROR", "The request is invalid",
-                           errors=[_field_error(e) for e in error.errors()])
+            return problem_for(ValidationFailed.from_pydantic(error.errors()),
+                               validation_status=validation_status)
         case StaleVersion():
             return Problem(412, "PRECONDITION_FAILED",
                            "The task has changed since the version in If-Match")
@@ -75,11 +97,8 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
         case RateLimited():
             return Problem(429, "RATE_LIMITED", "Too many requests", headers=error.headers)
         case DatabaseUnavailable():
-            return Problem(503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry later",
-                           headers={"Retry-After": RETRY_AFTER_SECONDS})
-    return Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
-
-
-def _field_error(error: dict[str, Any]) -> FieldError:
-    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-    return FieldError(field=".".join(location) or "body", message=str(error.get("msg", "invalid")))
+            return SERVICE_UNAVAILABLE
+        case HTTPException():
+            return Problem(error.status_code, _HTTP_CODES.get(error.status_code, "BAD_REQUEST"),
+                           str(error.detail), headers=dict(error.headers or {}))
+    return INTERNAL_ERROR
