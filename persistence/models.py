@@ -69,6 +69,10 @@ class EnumText(TypeDecorator[Member]):
         return None if value is None else self._members[value]
 
 
+POSTGRESQL_ONLY = {"dialects": {"postgresql"}}
+"""Index info: the index exists only on these databases (search indexes, migration 0002)."""
+
+
 def _one_of(column: str, members: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(m.value) for m in members)})"
 
@@ -91,6 +95,9 @@ class TaskTable(SQLModel, table=True):
         Index("ix_tasks_user_id_created_at", "user_id", "created_at"),
         Index("ix_tasks_user_id_status", "user_id", "status"),
         Index("ix_tasks_user_id_due_date", "user_id", "due_date"),
+        *(Index(f"ix_tasks_user_id_{column}_trgm", "user_id", column, postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"}, info=POSTGRESQL_ONLY)
+          for column in ("title", "description")),
         CheckConstraint(_one_of("status", TaskStatus), name="ck_tasks_status"),
         CheckConstraint(_one_of("priority", TaskPriority), name="ck_tasks_priority"),
         CheckConstraint("completed = (status = 'completed')", name="ck_tasks_completed_status"),

@@ -8,13 +8,12 @@ import os
 from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
-import persistence.models  # noqa: F401  (registers the tables)
 from persistence.database import Database
+from persistence.migrate import METADATA, include_object
 from persistence.urls import DEVELOPMENT_URL, parse_database_url
 
-target_metadata = SQLModel.metadata
+target_metadata = METADATA
 MIGRATION_LOCK = 0x70D0A91  # any constant shared by every replica of this service
 
 
@@ -29,6 +28,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object(connection.dialect.name),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
