@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=None,
+                       help="worker processes (default: WEB_CONCURRENCY, else 1)")
     serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     serve.add_argument("--migrate", action=argparse.BooleanOptionalAction, default=None,
                        help="apply migrations first (default: in development only)")
@@ -95,10 +96,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         _print_dev_banner(settings, args.host, args.port)
     if settings.prometheus_multiproc_dir:
         _prepare_metrics_dir(Path(settings.prometheus_multiproc_dir))
+    workers = args.workers if args.workers is not None else settings.web_concurrency
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=None if args.reload else args.workers, reload=args.reload,
+                workers=None if args.reload else workers, reload=args.reload,
                 log_config=None, access_log=False, proxy_headers=settings.is_production,
-                forwarded_allow_ips=settings.forwarded_allow_ips)
+                forwarded_allow_ips=settings.forwarded_allow_ips,
+                timeout_graceful_shutdown=settings.shutdown_timeout_seconds)
     return 0
 
 

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str | None = None
     rate_limit_key_prefix: str = "todo-api"
     forwarded_allow_ips: str = "127.0.0.1"
+    web_concurrency: int = Field(1, ge=1, le=64)  # worker processes of `todo-api serve`
+    shutdown_timeout_seconds: int = Field(20, ge=1, le=600)  # for requests still running at SIGTERM
     prometheus_multiproc_dir: str | None = None
     graphql_graphiql: bool | None = None  # None: on in development, off in production
     graphql_introspection: bool | None = None  # None: on in development, off in production

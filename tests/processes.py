@@ -49,9 +49,10 @@ class Service:
 
     By default it inherits the test environment with a development secret and does not migrate;
     ``clean=True`` starts it as a newcomer would: no configuration at all, migrating on start.
+    ``workers=None`` leaves the worker count to the environment (``WEB_CONCURRENCY``).
     """
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1, *,
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int | None = 1, *,
                  cwd: Path = ROOT, clean: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -67,7 +68,7 @@ class Service:
             args = ["--no-migrate"]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", *args, "--port", str(self.port),
-             "--workers", str(workers)],
+             *([] if workers is None else ["--workers", str(workers)])],
             cwd=cwd, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -104,7 +105,7 @@ _BASIC_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
 
 
 @contextmanager
-def service(env: dict[str, str], log_path: Path, workers: int = 1, *, cwd: Path = ROOT,
+def service(env: dict[str, str], log_path: Path, workers: int | None = 1, *, cwd: Path = ROOT,
             clean: bool = False) -> Iterator[Service]:
     running = Service(env, log_path, workers, cwd=cwd, clean=clean)
     try:
