@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 from app.cli import main
 from app.settings import Settings
@@ -163,3 +165,17 @@ def test_replicas_migrating_at_once_both_succeed(tmp_path: Path):
         subprocess.run([*admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True,
                        timeout=60)
     assert [code for code, _ in outcomes] == [0, 0], outcomes
+
+
+def test_compose_recipe_passes_production_start_up_checks(environment: pytest.MonkeyPatch):
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name, value in compose["services"]["api"]["environment"].items():
+        environment.setenv(name, _compose_default(str(value)))
+    assert Settings().validated().is_production
+
+
+def _compose_default(value: str) -> str:
+    """``${X:-default}`` as its default; a required ``${X:?…}`` as a strong secret."""
+    return re.sub(r"\$\{\w+(?::-([^}]*)|:\?[^}]*)\}",
+                  lambda match: match.group(1) if match.group(1) is not None else STRONG_SECRET,
+                  value)
