@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.json import JSONResponse
 from app.problems import RETRY_AFTER_SECONDS
-from persistence.errors import DatabaseUnavailable
+from persistence.errors import DatabaseUnavailable, unavailable_reason
 
 router = APIRouter(tags=["Health"])
 
@@ -20,7 +20,7 @@ async def health() -> Response:
 async def ready(request: Request) -> Response:
     try:
         await request.app.state.services.db.ping()
-    except DatabaseUnavailable:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"},
+    except DatabaseUnavailable as error:
+        return JSONResponse({"status": "unavailable", "database": unavailable_reason(error)},
                             status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
     return JSONResponse({"status": "ready", "database": "ok"})
