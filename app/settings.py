@@ -103,7 +103,8 @@ class Settings(BaseSettings):
 
     def unencrypted_connections(self) -> list[PlaintextConnection]:
         """Connections to other machines without TLS (production needs them declared private)."""
-        return plaintext_connections(self.database, self.rate_limit_storage_url)
+        return plaintext_connections(self.database, self.rate_limit_storage_url,
+                                     self.better_auth_jwks_url)
 
     def private_network_warning(self) -> str | None:
         """In production, what travels unencrypted by leave of ALLOW_UNENCRYPTED_PRIVATE_NETWORK."""

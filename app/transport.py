@@ -38,9 +38,9 @@ def private_network_warning(connections: Iterable[PlaintextConnection]) -> str:
     return f"{PRIVATE_NETWORK_SETTING}=true: {described}"
 
 
-def plaintext_connections(database: DatabaseTarget, redis_url: str | None
-                          ) -> list[PlaintextConnection]:
-    """The database and Redis connections that are unencrypted and not on this machine."""
+def plaintext_connections(database: DatabaseTarget, redis_url: str | None,
+                          jwks_url: str | None = None) -> list[PlaintextConnection]:
+    """The database, Redis and JWKS connections that are unencrypted and leave this machine."""
     found = []
     if not database.is_sqlite and not database.tls.encrypts:
         remote = _remote(database.hosts)
@@ -55,6 +55,13 @@ def plaintext_connections(database: DatabaseTarget, redis_url: str | None
         if scheme != "rediss" and remote:
             found.append(PlaintextConnection("RATE_LIMIT_STORAGE_URL", remote, f"{scheme}://",
                                              "use a rediss:// URL"))
+    if jwks_url:
+        # Whoever can rewrite the keys on their way here can sign tokens for any user.
+        scheme, hosts = _web_hosts(jwks_url)
+        remote = _remote(hosts)
+        if scheme != "https" and remote:
+            found.append(PlaintextConnection("BETTER_AUTH_JWKS_URL", remote, f"{scheme}://",
+                                             "use an https:// URL"))
     return found
 
 
@@ -83,6 +90,14 @@ def redis_hosts(url: str) -> tuple[str, tuple[str, ...]]:
     if parts.scheme.endswith("+unix"):
         return parts.scheme, (parts.path or "/",)
     return parts.scheme, (host,)
+
+
+def _web_hosts(url: str) -> tuple[str, tuple[str, ...]]:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or "",)
+    except ValueError:
+        return "", ("",)
 
 
 def _remote(hosts: Iterable[str]) -> tuple[str, ...]:

@@ -72,6 +72,9 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Monke
     ({"RATE_LIMIT_STORAGE_URL": "redis://:pw@cache.example.com:6379/0"},
      "RATE_LIMIT_STORAGE_URL connects to cache.example.com without encryption (redis://): use a "
      "rediss:// URL, or set ALLOW_UNENCRYPTED_PRIVATE_NETWORK=true"),
+    ({"BETTER_AUTH_JWKS_URL": "http://app.example.com/api/auth/jwks"},
+     "BETTER_AUTH_JWKS_URL connects to app.example.com without encryption (http://): use an "
+     "https:// URL, or set ALLOW_UNENCRYPTED_PRIVATE_NETWORK=true"),
 ])
 def test_serve_refuses_bad_production_setting(environment: pytest.MonkeyPatch, capsys,
                                               overrides: dict[str, str | None], message: str):
@@ -106,6 +109,8 @@ def test_good_production_settings_pass_validation(environment: pytest.MonkeyPatc
     {"RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0"},
     {"RATE_LIMIT_STORAGE_URL": "redis+unix:///run/redis.sock"},
     {"RATE_LIMIT_STORAGE_URL": "rediss://cache.example.com:6380/0"},
+    {"BETTER_AUTH_JWKS_URL": "https://app.example.com/api/auth/jwks"},
+    {"BETTER_AUTH_JWKS_URL": "http://localhost:3000/api/auth/jwks"},
     {"DATABASE_URL": "postgresql://app:pw@db.internal/todo?sslmode=disable",
      "RATE_LIMIT_STORAGE_URL": "redis://cache.internal:6379/0",
      "ALLOW_UNENCRYPTED_PRIVATE_NETWORK": "true"},
