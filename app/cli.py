@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.settings import ConfigError, Settings, load_settings
 from app.tokens import DEMO_EMAIL, DEMO_NAME, DEMO_USER, mint_dev_token
+from persistence.urls import DEVELOPMENT_URL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,6 +18,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        warning = settings.private_network_warning()
+        if warning and args.command in (_serve, _migrate):  # the commands that connect
+            print(f"todo-api: warning: {warning}", file=sys.stderr)
         return int(args.command(settings, args) or 0)
     except ConfigError as error:
         print(f"todo-api: configuration error: {error}", file=sys.stderr)
@@ -59,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     from persistence.migrate import upgrade
 
-    upgrade(settings.database.url.render_as_string(hide_password=False))
+    # The URL as configured: its TLS parameters (sslmode, sslrootcert, ...) apply to migrations too.
+    upgrade(settings.database_url or DEVELOPMENT_URL)
     print("todo-api: database is at the latest migration", file=sys.stderr)
     return 0
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.transport import PlaintextConnection, plaintext_connections, private_network_warning
 from persistence.urls import DEVELOPMENT_URL, DatabaseTarget, DatabaseUrlError, parse_database_url
 from plumbing.ratelimit import parse_limit, storage_uri
 
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(5.0, gt=0)
     db_connect_timeout_seconds: float = Field(5.0, gt=0)
     db_statement_timeout_seconds: float = Field(10.0, gt=0)
+    allow_unencrypted_private_network: bool = False
 
     better_auth_secret: SecretStr | None = None
     better_auth_jwks_url: str | None = None
@@ -100,6 +102,16 @@ class Settings(BaseSettings):
         raw = self.database_url or DEVELOPMENT_URL
         return parse_database_url(raw, pooler=self.database_pooler)
 
+    def unencrypted_connections(self) -> list[PlaintextConnection]:
+        """Connections to other machines without TLS (production needs them declared private)."""
+        return plaintext_connections(self.database, self.rate_limit_storage_url,
+                                     self.better_auth_jwks_url)
+
+    def private_network_warning(self) -> str | None:
+        """In production, what travels unencrypted by leave of ALLOW_UNENCRYPTED_PRIVATE_NETWORK."""
+        plaintext = self.unencrypted_connections() if self.is_production else []
+        return private_network_warning(plaintext) if plaintext else None
+
     def validated(self) -> Settings:
         """Return self, or raise ConfigError naming the first unusable variable."""
         try:
@@ -140,6 +152,12 @@ class Settings(BaseSettings):
             )
         if not self.database_url:
             raise ConfigError("DATABASE_URL must be set in production")
+        if self.database.is_sqlite:
+            raise ConfigError("DATABASE_URL names an SQLite file, which is for development only: "
+                              "use PostgreSQL (postgresql://...) in production")
+        plaintext = self.unencrypted_connections()
+        if plaintext and not self.allow_unencrypted_private_network:
+            raise ConfigError(plaintext[0].refusal())
         if "*" in self.cors_origins:
             raise ConfigError("CORS_ORIGINS must list origins in production, not '*'")
 

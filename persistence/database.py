@@ -51,6 +51,7 @@ class Database:
         }
         engine = create_async_engine(
             target.url,
+            hide_parameters=True,  # statement errors would quote user data in their message
             connect_args=connect_args,
             pool_size=pool_size,
             max_overflow=max_overflow,
@@ -116,7 +117,7 @@ def _sqlite_engine(target: DatabaseTarget, *, timeout: float) -> AsyncEngine:
     # SQLite has a single writer: one pooled connection serialises transactions in the
     # pool's queue instead of failing them with "database is locked".
     engine = create_async_engine(
-        target.url, pool_size=1, max_overflow=0, pool_timeout=timeout,
+        target.url, pool_size=1, max_overflow=0, pool_timeout=timeout, hide_parameters=True,
         connect_args={"timeout": timeout},
     )
 

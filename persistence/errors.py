@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 from sqlalchemy import exc as sa_exc
+
+UNREACHABLE = "unreachable"
+CERTIFICATE_UNTRUSTED = "certificate not trusted"
+CERTIFICATE_HOST_MISMATCH = "certificate does not match the host name"
+_HOST_MISMATCHES = {62, 64}  # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and _IP_ADDRESS_MISMATCH
 
 
 class DatabaseUnavailable(Exception):
@@ -29,6 +35,20 @@ def is_unavailable(error: BaseException) -> bool:
         return bool(names & _UNAVAILABLE_DRIVER_ERRORS) or sqlstate.startswith(
             _UNAVAILABLE_SQLSTATES)
     return False
+
+
+def unavailable_reason(error: BaseException) -> str:
+    """Why the database is unavailable, in words safe to show anyone (no driver message)."""
+    cause: BaseException | None = error
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            if cause.verify_code in _HOST_MISMATCHES:
+                return CERTIFICATE_HOST_MISMATCH
+            return CERTIFICATE_UNTRUSTED
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return UNREACHABLE
 
 
 # connection exceptions, too many connections, shutting down / starting up / crash recovery

@@ -6,17 +6,20 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from persistence.tls import TlsParameters, TlsSettingError, asyncpg_ssl
 
 DEVELOPMENT_URL = "sqlite+aiosqlite:///.data/todo.db"
 """The embedded database used when no DATABASE_URL is configured (development only)."""
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg"}
 _SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite"}
-# libpq options asyncpg does not understand; sslmode is translated, the rest dropped.
-_LIBPQ_ONLY = {"sslmode", "channel_binding", "sslrootcert", "sslcert", "sslkey", "options",
-               "application_name", "connect_timeout", "target_session_attrs", "gssencmode"}
-_SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+# libpq options asyncpg does not understand; the TLS ones are translated, the rest dropped.
+_TLS_OPTIONS = ("sslmode", "sslrootcert", "sslcert", "sslkey")
+_LIBPQ_ONLY = {*_TLS_OPTIONS, "channel_binding", "options", "application_name",
+               "connect_timeout", "target_session_attrs", "gssencmode"}
 
 
 class DatabaseUrlError(ValueError):
@@ -30,6 +33,8 @@ class DatabaseTarget:
     url: URL
     connect_args: dict[str, Any] = field(default_factory=dict)
     behind_pgbouncer: bool = False
+    tls: TlsParameters = field(default_factory=TlsParameters)
+    hosts: tuple[str, ...] = ()  # as the driver receives them: names, addresses, socket paths
 
     @property
     def is_sqlite(self) -> bool:
@@ -44,7 +49,7 @@ def parse_database_url(raw: str, *, pooler: str = "") -> DatabaseTarget:
     """Return the engine target for ``raw``; raise DatabaseUrlError when it is unusable."""
     try:
         url = make_url(raw.strip())
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise DatabaseUrlError("is not a valid database URL") from exc
     scheme = url.drivername
     if scheme in _SQLITE_SCHEMES:
@@ -62,11 +67,13 @@ def parse_database_url(raw: str, *, pooler: str = "") -> DatabaseTarget:
 
 def _postgres_target(url: URL, *, pooler: str) -> DatabaseTarget:
     connect_args: dict[str, Any] = {}
-    sslmode = url.query.get("sslmode")
-    if isinstance(sslmode, str):
-        if sslmode not in _SSL_MODES:
-            raise DatabaseUrlError(f"has an unknown sslmode {sslmode!r}")
-        connect_args["ssl"] = sslmode
+    tls = _tls_parameters(url)
+    try:
+        ssl = asyncpg_ssl(tls)
+    except TlsSettingError as exc:
+        raise DatabaseUrlError(str(exc)) from None
+    if ssl is not None:
+        connect_args["ssl"] = ssl
     query = {k: v for k, v in url.query.items() if k not in _LIBPQ_ONLY}
     behind_pgbouncer = pooler == "pgbouncer" or "-pooler" in (url.host or "")
     if behind_pgbouncer:
@@ -75,4 +82,27 @@ def _postgres_target(url: URL, *, pooler: str) -> DatabaseTarget:
         connect_args["statement_cache_size"] = 0
         connect_args["prepared_statement_name_func"] = _unique_statement_name
     url = url.set(drivername="postgresql+asyncpg", query=query)
-    return DatabaseTarget(url=url, connect_args=connect_args, behind_pgbouncer=behind_pgbouncer)
+    return DatabaseTarget(url=url, connect_args=connect_args, behind_pgbouncer=behind_pgbouncer,
+                          tls=tls, hosts=_driver_hosts(url))
+
+
+def _driver_hosts(url: URL) -> tuple[str, ...]:
+    """The hosts SQLAlchemy hands asyncpg for ``url`` (from its address or ``host=`` lists)."""
+    try:
+        host = _ASYNCPG.create_connect_args(url)[1].get("host")  # type: ignore[no-untyped-call]
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseUrlError(f"has a host list the driver cannot use ({exc})") from None
+    return tuple(host) if isinstance(host, list) else (str(host or ""),)
+
+
+_ASYNCPG = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+
+def _tls_parameters(url: URL) -> TlsParameters:
+    values: dict[str, str] = {}
+    for name in _TLS_OPTIONS:
+        value = url.query.get(name)
+        if isinstance(value, tuple):  # which one would win is a guess: refuse it
+            raise DatabaseUrlError(f"gives {name} more than once")
+        if value is not None:
+            values[name] = value
+    return TlsParameters(**values)

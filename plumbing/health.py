@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from persistence.errors import DatabaseUnavailable
+from persistence.errors import DatabaseUnavailable, unavailable_reason
 from plumbing.json import JSONResponse
 from plumbing.problems import RETRY_AFTER_SECONDS
 
@@ -20,7 +20,7 @@ async def health() -> Response:
 async def ready(request: Request) -> Response:
     try:
         await request.app.state.services.db.ping()
-    except DatabaseUnavailable:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"},
+    except DatabaseUnavailable as error:
+        return JSONResponse({"status": "unavailable", "database": unavailable_reason(error)},
                             status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
     return JSONResponse({"status": "ready", "database": "ok"})

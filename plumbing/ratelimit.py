@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
@@ -38,9 +38,17 @@ def storage_uri(url: str | None) -> str:
     """The ``limits`` async storage URI for RATE_LIMIT_STORAGE_URL (memory when unset)."""
     if not url:
         return "async+memory://"
-    scheme = urlsplit(url).scheme.removeprefix("async+")
+    parts = urlsplit(url)
+    scheme = parts.scheme.removeprefix("async+")
     if scheme not in STORAGE_SCHEMES:
         raise ValueError(f"must be a redis://, rediss:// or memory:// URL (got {scheme!r})")
+    query = parse_qs(parts.query)
+    if scheme == "rediss" and "ssl_check_hostname" not in query and query.get(
+            "ssl_cert_reqs") != ["none"]:
+        # The Redis client checks the certificate chain but not, by default, the host name
+        # in it: any certificate from a trusted CA would pass. Check it unless told not to.
+        checked = "&".join(filter(None, (parts.query, "ssl_check_hostname=true")))
+        url = urlunsplit(parts._replace(query=checked))
     return f"async+{url.removeprefix('async+')}"
 
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -115,23 +116,38 @@ def service(env: dict[str, str], log_path: Path, workers: int | None = 1, *, cwd
 
 
 class RedisServer:
-    """A private redis-server (no persistence) that a test may stop and start again."""
+    """A private redis-server (no persistence) that a test may stop and start again.
 
-    def __init__(self) -> None:
+    With ``tls`` (a certificate and key) it speaks only TLS, and ``url`` is a rediss:// URL.
+    """
+
+    def __init__(self, *, tls: tuple[Path, Path] | None = None) -> None:
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.tls = tls
+        self.url = f"{'rediss' if tls else 'redis'}://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        listen = ["--port", str(self.port)]
+        if self.tls:
+            cert, key = self.tls
+            listen = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(cert),
+                      "--tls-key-file", str(key), "--tls-auth-clients", "no"]
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            ["redis-server", *listen, "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--daemonize", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_until(self._answers, what="redis-server")
 
     def _answers(self) -> bool:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as plain:
+            sock = plain
+            if self.tls:  # only "is it up?": the tests themselves check certificates
+                unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                unverified.check_hostname = False
+                unverified.verify_mode = ssl.CERT_NONE
+                sock = unverified.wrap_socket(plain)
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
 
@@ -145,7 +161,8 @@ class RedisServer:
 class PostgresCluster:
     """A throwaway PostgreSQL cluster (initdb + pg_ctl) on a spare port, run as ``postgres``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, listen: str = "127.0.0.1") -> None:
+        self.listen = listen
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="todo-outage-"))
         shutil.chown(self.dir, "postgres", "postgres")
@@ -159,10 +176,16 @@ class PostgresCluster:
                        capture_output=True, timeout=120)
 
     def start(self) -> None:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} "
+        options = (f"-p {self.port} -c listen_addresses={self.listen} -k {self.dir} "
                    "-c fsync=off -c full_page_writes=off")
         self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.dir / "server.log",
                           "-o", options, "-w", "start")
+
+    def configure(self, settings: dict[str, str], hba: list[str]) -> None:
+        """Add server settings (before ``start``) and replace who may connect how (pg_hba)."""
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{name} = '{value}'\n" for name, value in settings.items())
+        (self.data / "pg_hba.conf").write_text("".join(f"{line}\n" for line in hba))
 
     def stop(self, mode: str = "immediate") -> None:
         self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
