@@ -22,13 +22,19 @@ from auth.jwks import JwksCache
 from auth.verifier import TokenPolicy, TokenVerifier
 from persistence.database import Database
 from rest_compat import surface_a, surface_b, surface_c
-from rest_compat.openapi import install_openapi
+from rest_compat.openapi import TAGS, install_openapi
 from rest_compat.routing import DetailFormat, render_problem, surface_errors
 from schema.router import GraphQLRouter
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
 CORS_MAX_AGE_SECONDS = 600
 HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+API_DESCRIPTION = (
+    "Every call needs `Authorization: Bearer <JWT>`, a token from Better Auth (or one signed with "
+    "the shared secret); each user sees and changes only their own tasks. The three REST families "
+    "below serve the same tasks: new clients should use **Tasks**. GraphQL, with the same rules, "
+    "is at `/graphql` (its schema is `schema.graphql`)."
+)
 EXPOSED_HEADERS = ["ETag", "Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After",
                    "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
 
@@ -70,7 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Todo API",
         version="1.0.0",
-        summary="Multi-user tasks over REST (surfaces A, B, C) and GraphQL",
+        summary="Each signed-in user's tasks, over REST and GraphQL",
+        description=API_DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
         redirect_slashes=False,
         docs_url=None,  # served offline by install_docs

@@ -55,7 +55,7 @@ class FieldProblem(_Closed):
 
 
 class ErrorBody(_Closed):
-    """Surfaces A and C: every error."""
+    """Every error of Tasks and of Tasks, user from the token."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"detail": "Task not found", "code": "TASK_NOT_FOUND", "request_id": "5d1c9e0f"},
@@ -88,7 +88,7 @@ class NoData(_Closed):
 
 
 class TaskEnvelope(_Closed):
-    """Surface B: one task."""
+    """Tasks v1: one task."""
 
     success: Literal[True]
     data: TaskData
@@ -96,7 +96,7 @@ class TaskEnvelope(_Closed):
 
 
 class TaskListEnvelope(_Closed):
-    """Surface B: a page of tasks."""
+    """Tasks v1: a page of tasks."""
 
     success: Literal[True]
     data: TaskListData
@@ -104,7 +104,7 @@ class TaskListEnvelope(_Closed):
 
 
 class DeletedEnvelope(_Closed):
-    """Surface B: a deleted task."""
+    """Tasks v1: a deleted task."""
 
     success: Literal[True]
     data: NoData
@@ -120,7 +120,7 @@ class ErrorDetails(_Closed):
 
 
 class ErrorEnvelope(_Closed):
-    """Surface B: every error."""
+    """Tasks v1: every error."""
 
     success: Literal[False]
     error: str
