@@ -18,6 +18,7 @@ from app.middleware import BodyLimitMiddleware, RequestMiddleware
 from app.problems import Problem
 from app.ratelimit import RateLimiter
 from app.settings import Settings, load_settings
+from app.tokens import demo_token
 from auth.jwks import JwksCache
 from auth.verifier import TokenPolicy, TokenVerifier
 from persistence.database import Database
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(surface_a.router)
     app.include_router(GraphQLRouter(settings), include_in_schema=False)
     install_openapi(app)
-    install_docs(app)
+    install_docs(app, authorization_provider=lambda: demo_token(settings))
     return app
 
 
