@@ -154,11 +154,19 @@ export async function conversation(execute: Execute): Promise<string[]> {
     input: { description: "About the kitchen tap", status: "IN_PROGRESS" },
     expectedVersion: createTask.version,
   });
-  const { setTaskCompleted } = await execute(SetTaskCompleted, { id: updateTask.id, completed: true });
+  const { setTaskCompleted } = await execute(SetTaskCompleted, {
+    id: updateTask.id,
+    completed: true,
+  });
   const { toggleTaskCompleted } = await execute(ToggleTaskCompleted, { id: updateTask.id });
   const { task } = await execute(GetTask, { id: createTask.id });
   const first = await execute(ListTasks, {
-    filter: { status: "PENDING", priority: "HIGH", search: "plumber", dueBefore: "2031-01-01T00:00:00Z" },
+    filter: {
+      status: "PENDING",
+      priority: "HIGH",
+      search: "plumber",
+      dueBefore: "2031-01-01T00:00:00Z",
+    },
     orderBy: { field: "DUE_DATE", direction: "ASC" },
     first: 20,
   });
@@ -176,12 +184,22 @@ export async function conversation(execute: Execute): Promise<string[]> {
 }
 
 /** A stale expectedVersion is a CONFLICT the chatbot can explain. */
-export async function renameCarefully(execute: Execute, id: string, title: string, version: number): Promise<string> {
+export async function renameCarefully(
+  execute: Execute,
+  id: string,
+  title: string,
+  version: number,
+): Promise<string> {
   try {
-    const { updateTask } = await execute(UpdateTask, { id, input: { title }, expectedVersion: version });
+    const { updateTask } = await execute(UpdateTask, {
+      id,
+      input: { title },
+      expectedVersion: version,
+    });
     return `renamed to ${updateTask.title}`;
   } catch (error) {
-    if (error instanceof GraphQLError && error.code === "CONFLICT") return "someone changed it first";
+    if (error instanceof GraphQLError && error.code === "CONFLICT")
+      return "someone changed it first";
     throw error;
   }
 }

@@ -127,7 +127,11 @@ export async function setCompleted(
 }
 
 /** Flip the completion state: the same call with no body. */
-export async function toggleCompleted(api: TasksApi, userId: string, taskId: string): Promise<Task> {
+export async function toggleCompleted(
+  api: TasksApi,
+  userId: string,
+  taskId: string,
+): Promise<Task> {
   const { data, error, response } = await api.PATCH("/api/{user_id}/tasks/{task_id}/complete", {
     params: { path: { user_id: userId, task_id: taskId } },
   });
@@ -158,7 +162,10 @@ export async function submitNewTask(
   } catch (failure) {
     if (!(failure instanceof ApiFailure)) throw failure;
     if (failure.body.code !== "VALIDATION_ERROR") return { other: failure.body.detail };
-    return { title: failure.fieldMessage("title"), description: failure.fieldMessage("description") };
+    return {
+      title: failure.fieldMessage("title"),
+      description: failure.fieldMessage("description"),
+    };
   }
 }
 
@@ -168,7 +175,9 @@ export async function fromToken(api: TasksApi): Promise<Task> {
     params: { query: { status: "all", sort: "created", search: "milk", page: 2, limit: 20 } },
   });
   if (listed.error) throw new ApiFailure(listed.response.status, listed.error);
-  const created = await api.POST("/api/tasks", { body: { title: "Buy milk", status: "in_progress" } });
+  const created = await api.POST("/api/tasks", {
+    body: { title: "Buy milk", status: "in_progress" },
+  });
   if (created.error) throw new ApiFailure(created.response.status, created.error);
   const toggled = await api.PATCH("/api/tasks/{task_id}/complete", {
     params: { path: { task_id: created.data.id } },
@@ -178,7 +187,10 @@ export async function fromToken(api: TasksApi): Promise<Task> {
 }
 
 /** Clients of /api/v1: answers and errors come in envelopes. */
-export async function v1(api: TasksApi, userId: string): Promise<{ tasks: TaskV1[]; more: boolean }> {
+export async function v1(
+  api: TasksApi,
+  userId: string,
+): Promise<{ tasks: TaskV1[]; more: boolean }> {
   const created = await api.POST("/api/v1/{user_id}/tasks", {
     params: { path: { user_id: userId } },
     body: { title: "Buy milk", priority: "high" },
@@ -208,7 +220,13 @@ export async function session(api: TasksApi, userId: string): Promise<string[]> 
     due_date: "2030-01-02T09:00:00Z",
   });
   const { task, etag } = await getTask(api, userId, created.id);
-  const renamed = await updateTask(api, userId, task.id, { title: "Buy oat milk", status: "in_progress" }, etag ?? undefined);
+  const renamed = await updateTask(
+    api,
+    userId,
+    task.id,
+    { title: "Buy oat milk", status: "in_progress" },
+    etag ?? undefined,
+  );
   const done = await setCompleted(api, userId, renamed.id, true);
   const reopened = await toggleCompleted(api, userId, done.id);
   const page = await listDueMilk(api, userId);
