@@ -32,10 +32,10 @@ TAGS: list[dict[str, Any]] = [
         "**Start here.** The signed-in user's tasks at `/api/{user_id}/tasks`, where `user_id` "
         "is the user's Better Auth id (`session.user.id`) and must be the token's user (any "
         "other id is 403). Tasks are plain JSON objects. Every answer with one task carries an "
-        "`ETag`; send it back as `If-Match` to update or delete only if nobody changed the task "
-        "in between (412 otherwise). The list filters, sorts and pages (`limit` with `offset` or "
-        "`page`), and says how many tasks match in `X-Total-Count` and where the next page is in "
-        "`Link`. Validation errors are 400.")},
+        "`ETag`; send it back as `If-Match` to change or delete the task only if nobody else "
+        "changed it in between (412 otherwise). The list filters, sorts and pages (`limit` "
+        "with `offset` or `page`), and says how many tasks match in `X-Total-Count` and where "
+        "the next page is in `Link`. Validation errors are 400.")},
     {"name": TASKS_FROM_TOKEN, "description": (
         "The same operations, parameters and task objects as **Tasks**, at `/api/tasks`: for "
         "clients that would rather not put the user's id in the URL. The user is always the one "
