@@ -6,18 +6,14 @@ packages pinned in ``web/package-lock.json``; nothing is loaded from a CDN.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import logging
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -44,6 +40,7 @@ _BASE_CSP = (
 GRAPHIQL_CSP = "; ".join(
     (*_BASE_CSP, "script-src 'self'", "style-src 'self'", "style-src-elem 'self' 'unsafe-inline'")
 )
+DOCS_CSP = "; ".join((*_BASE_CSP, "script-src 'self'", "style-src 'self'"))
 
 _GRAPHIQL_TEMPLATE = """<!doctype html>
 <html lang="en">
@@ -66,8 +63,6 @@ _GRAPHIQL_TEMPLATE = """<!doctype html>
   </body>
 </html>
 """
-
-_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 def _json_for_html(value: Any) -> str:
@@ -107,39 +102,52 @@ def _page_headers(csp: str) -> dict[str, str]:
     }
 
 
-def _script_hashes(page: str) -> str:
-    """Return CSP source expressions ('sha256-…') for every inline <script> in ``page``."""
-    digests = (hashlib.sha256(body.encode()).digest() for body in _INLINE_SCRIPT.findall(page))
-    return " ".join(f"'sha256-{base64.b64encode(d).decode()}'" for d in digests)
+_SWAGGER_TEMPLATE = """<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1.0" />
+    <title>{title}</title>
+    <link rel="icon" href="{vendor}/swagger-ui/favicon-32x32.png" />
+    <link rel="stylesheet" href="{vendor}/swagger-ui/swagger-ui.css" />
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script type="application/json" id="swagger-config">{config}</script>
+    <script src="{vendor}/swagger-ui/swagger-ui-bundle.js"></script>
+    <script src="{own}/swagger.js"></script>
+  </body>
+</html>
+"""
 
 
-def docs_csp(page: str) -> str:
-    """Return the Swagger UI page CSP: 'self' plus the hash of FastAPI's inline init script."""
-    return "; ".join((*_BASE_CSP, f"script-src 'self' {_script_hashes(page)}", "style-src 'self'"))
+def swagger_html(*, title: str, openapi_url: str, authorization: str | None) -> str:
+    """Return the Swagger UI page; with ``authorization``, its bearer schemes start authorised."""
+    config = {
+        "url": openapi_url, "deepLinking": True, "showExtensions": True,
+        "showCommonExtensions": True, "persistAuthorization": True, "validatorUrl": None,
+        "bearerToken": authorization,
+    }
+    return _SWAGGER_TEMPLATE.format(title=html.escape(title), vendor=VENDOR_URL, own=OWN_URL,
+                                    config=_json_for_html(config))
 
 
-def _swagger_page(app: FastAPI) -> str:
-    """Render FastAPI's Swagger UI HTML pointing at the vendored assets."""
-    response = get_swagger_ui_html(
-        openapi_url=app.openapi_url or "/openapi.json",
-        title=f"{html.escape(app.title)} - Swagger UI",
-        swagger_js_url=f"{VENDOR_URL}/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url=f"{VENDOR_URL}/swagger-ui/swagger-ui.css",
-        swagger_favicon_url=f"{VENDOR_URL}/swagger-ui/favicon-32x32.png",
-        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
-    )
-    return bytes(response.body).decode()
+def install_docs(app: FastAPI, docs_url: str = "/docs", *,
+                 demo_token: Callable[[], str | None] = lambda: None) -> None:
+    """Mount the vendored static files and a self-hosted Swagger UI at ``docs_url``.
 
-
-def install_docs(app: FastAPI, docs_url: str = "/docs") -> None:
-    """Mount the vendored static files and a self-hosted Swagger UI at ``docs_url``."""
+    ``demo_token`` gives the bearer token the page starts authorised with (a fresh one per page
+    view), or None for a page the developer authorises by hand.
+    """
     if not (STATIC_DIR / "vendor").is_dir():
         log.warning("app/static/vendor is missing: run web/build.sh for /docs and /graphql")
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
-    page = _swagger_page(app)
-    headers = _page_headers(docs_csp(page))
+    title = f"{app.title} - Swagger UI"
+    openapi_url = app.openapi_url or "/openapi.json"
 
     @app.get(docs_url, include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         """Serve the self-hosted Swagger UI page."""
-        return HTMLResponse(page, headers=headers)
+        page = swagger_html(title=title, openapi_url=openapi_url,
+                            authorization=demo_token())
+        return HTMLResponse(page, headers=_page_headers(DOCS_CSP))

@@ -26,13 +26,19 @@ from plumbing.problems import problem_for
 from plumbing.ratelimit import RateLimiter
 from rest_compat import envelope_routes, task_routes
 from rest_compat.error_formats import DetailFormat
-from rest_compat.openapi import install_openapi
+from rest_compat.openapi import TAGS, install_openapi
 from schema.router import EXAMPLE_QUERY, GraphQLEndpoint
 from schema.schema import Limits, schema_for
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
 CORS_MAX_AGE_SECONDS = 600
 HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+API_DESCRIPTION = (
+    "Every call needs `Authorization: Bearer <JWT>`, a token from Better Auth (or one signed with "
+    "the shared secret); each user sees and changes only their own tasks. The three REST families "
+    "below serve the same tasks: new clients should use **Tasks**. GraphQL, with the same rules, "
+    "is at `/graphql` (its schema is `schema.graphql`)."
+)
 EXPOSED_HEADERS = ["ETag", "Location", "Link", "X-Total-Count", "X-Request-ID", "Retry-After",
                    "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
 
@@ -84,7 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Todo API",
         version="1.0.0",
-        summary="Multi-user tasks over REST (surfaces A, B, C) and GraphQL",
+        summary="Each signed-in user's tasks, over REST and GraphQL",
+        description=API_DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
         redirect_slashes=False,
         docs_url=None,  # served offline by install_docs
@@ -109,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_routes.primary_router)
     app.include_router(graphql_endpoint(settings), include_in_schema=False)
     install_openapi(app)
-    install_docs(app)
+    install_docs(app, demo_token=lambda: demo_token(settings))
     return app
 
 

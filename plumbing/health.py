@@ -11,12 +11,12 @@ from plumbing.problems import RETRY_AFTER_SECONDS
 router = APIRouter(tags=["Health"])
 
 
-@router.get("/health", operation_id="health", summary="The process is alive")
+@router.get("/health", operation_id="getHealth", summary="The process is alive")
 async def health() -> Response:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/ready", operation_id="ready", summary="The database is reachable")
+@router.get("/ready", operation_id="getReadiness", summary="The database is reachable")
 async def ready(request: Request) -> Response:
     try:
         await request.app.state.services.db.ping()

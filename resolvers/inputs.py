@@ -1,4 +1,4 @@
-"""What a client may send about a task, and the rules it must satisfy."""
+"""What a client may send, checked against the task's rules (text, lengths, consistency)."""
 
 from __future__ import annotations
 
@@ -173,13 +173,18 @@ class NewTask(_TaskFields):
 _NOT_NULL_IF_SENT = ("title", "status", "priority", "completed")
 
 
+_NOTHING_UPDATABLE = {"properties": dict.fromkeys(UPDATABLE_FIELDS, False)}
+
+
 def _changes_schema(schema: dict[str, Any]) -> None:
     _task_schema(*_NOT_NULL_IF_SENT)(schema)
-    schema["anyOf"] = [{"required": [name]} for name in UPDATABLE_FIELDS]  # see update_task
+    # At least one updatable field (see update_task), said inside "not": client generators read
+    # a top-level anyOf as a union and lose the object's type.
+    schema["not"] = {"anyOf": [*schema["not"]["anyOf"], _NOTHING_UPDATABLE]}
 
 
 class TaskChanges(_TaskFields):
-    """A partial update: only the fields the client sent (see ``sent``)."""
+    """A partial update: the fields sent change, the others stay; at least one must be sent."""
 
     model_config = ConfigDict(json_schema_extra=_changes_schema)
 

@@ -24,17 +24,18 @@ from rest_compat.bodies import created_location, read_body
 from rest_compat.conditional import etag, expected_versions
 from rest_compat.error_formats import EnvelopeFormat
 from rest_compat.list_query import MAX_OFFSET, ensure_utf8_query
-from rest_compat.openapi import SECURED, error_responses, json_body, success
+from rest_compat.openapi import SECURED, TASKS_V1, error_responses, json_body, success
 from rest_compat.ownership import own_context
 
 PREFIX = "/api/v1/{user_id}/tasks"
 TITLE_MAX = 200
 ERRORS = EnvelopeFormat(validation_status=422)
-router = APIRouter(prefix=PREFIX, tags=["Tasks (surface B, /api/v1 envelopes)"],
+router = APIRouter(prefix=PREFIX, tags=[TASKS_V1],
                    route_class=guarded_route(ERRORS), dependencies=SECURED)
 
 OwnContext = Annotated[Context, Depends(own_context)]
-# A malformed id is a validation error here, where the other task routes answer 404.
+# A malformed id is a validation error here (v1 clients expect 422), where the other task
+# routes answer 404.
 TaskId = Annotated[uuid.UUID, Path(description="The task's id (a UUID)")]
 _TITLE = f"Titles are trimmed, then 1-{TITLE_MAX} characters."
 
@@ -69,11 +70,11 @@ def _task(task: Task, message: str, status_code: int = 200, **headers: str) -> R
 def _op(operation: str, summary: str, *statuses: int, **extra: Any) -> dict[str, Any]:
     """Decorator arguments: operation id, summary, documented responses (403 always: the path)."""
     responses = error_responses(ERRORS, 403, 422, *statuses, path=PREFIX)
-    return {"operation_id": f"b_{operation}", "summary": summary, "response_model": None,
+    return {"operation_id": f"{operation}V1", "summary": summary, "response_model": None,
             "responses": {**extra.pop("responses", {}), **responses}, **extra}
 
 
-@router.get("", **_op("list_tasks", "List the caller's tasks", responses=success(
+@router.get("", **_op("listTasks", "List the caller's tasks", responses=success(
     200, schemas.TaskListEnvelope, "A page of tasks with its pagination")))
 async def list_tasks(ctx: OwnContext, params: Annotated[EnvelopeListQuery, Query()],
                      request: Request) -> Response:
@@ -86,8 +87,8 @@ async def list_tasks(ctx: OwnContext, params: Annotated[EnvelopeListQuery, Query
 
 
 @router.post("", status_code=201, **_op(
-    "create_task", "Create a task", 413,
-    openapi_extra=json_body(NewTask, {"title": "Buy milk", "priority": "high"},
+    "createTask", "Create a task", 413,
+    openapi_extra=json_body("TaskCreateV1", NewTask, {"title": "Buy milk", "priority": "high"},
                             description=_TITLE, title_max=TITLE_MAX),
     responses=success(201, schemas.TaskEnvelope, "The new task", "Location", "ETag")))
 async def create_task(ctx: OwnContext, request: Request) -> Response:
@@ -96,15 +97,16 @@ async def create_task(ctx: OwnContext, request: Request) -> Response:
                  Location=created_location(request, task))
 
 
-@router.get("/{task_id}", **_op("get_task", "Read one task", 404, responses=success(
+@router.get("/{task_id}", **_op("getTask", "Read one task", 404, responses=success(
     200, schemas.TaskEnvelope, "The task", "ETag")))
 async def get_task(ctx: OwnContext, task_id: TaskId) -> Response:
     return _task(await tasks.get_task(ctx, task_id), "Task retrieved successfully")
 
 
 @router.put("/{task_id}", **_op(
-    "update_task", "Update a task (fields omitted stay as they are)", 404, 412, 413,
-    openapi_extra=json_body(TaskChanges, {"title": "Buy oat milk", "status": "in_progress"},
+    "updateTask", "Update a task (fields omitted stay as they are)", 404, 412, 413,
+    openapi_extra=json_body("TaskUpdateV1", TaskChanges,
+                            {"title": "Buy oat milk", "status": "in_progress"},
                             description=_TITLE, title_max=TITLE_MAX),
     responses=success(200, schemas.TaskEnvelope, "The updated task", "ETag")))
 async def update_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
@@ -114,7 +116,7 @@ async def update_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Res
     return _task(task, "Task updated successfully")
 
 
-@router.delete("/{task_id}", **_op("delete_task", "Delete a task", 404, 412, responses=success(
+@router.delete("/{task_id}", **_op("deleteTask", "Delete a task", 404, 412, responses=success(
     200, schemas.DeletedEnvelope, "Deleted; data is {}")))
 async def delete_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
     await tasks.delete_task(ctx, task_id, expected_versions=expected_versions(request))
@@ -122,7 +124,7 @@ async def delete_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Res
 
 
 @router.patch("/{task_id}/complete", **_op(
-    "toggle_task", "Toggle completion (any body is ignored)", 404, 412, responses=success(
+    "toggleTask", "Toggle completion (any body is ignored)", 404, 412, responses=success(
         200, schemas.TaskEnvelope, "The task, completion flipped", "ETag")))
 async def toggle_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
     task = await tasks.toggle_completed(ctx, task_id,

@@ -29,6 +29,35 @@ BEARER = HTTPBearer(
 SECURED = [Security(BEARER)]
 """Router dependencies that declare the bearer scheme; authentication itself is request_context."""
 
+TASKS = "Tasks"
+TASKS_FROM_TOKEN = "Tasks, user from the token"  # noqa: S105 (a tag, not a secret)
+TASKS_V1 = "Tasks v1 (envelope)"
+HEALTH = "Health"
+TAGS: list[dict[str, Any]] = [
+    {"name": TASKS, "description": (
+        "**Start here.** The signed-in user's tasks at `/api/{user_id}/tasks`, where `user_id` "
+        "is the user's Better Auth id (`session.user.id`) and must be the token's user (any "
+        "other id is 403). Tasks are plain JSON objects. Every answer with one task carries an "
+        "`ETag`; send it back as `If-Match` to change or delete the task only if nobody else "
+        "changed it in between (412 otherwise). The list filters, sorts and pages (`limit` "
+        "with `offset` or `page`), and says how many tasks match in `X-Total-Count` and where "
+        "the next page is in `Link`. Validation errors are 400.")},
+    {"name": TASKS_FROM_TOKEN, "description": (
+        "The same operations, parameters and task objects as **Tasks**, at `/api/tasks`: for "
+        "clients that would rather not put the user's id in the URL. The user is always the one "
+        "the token names. Validation errors are 422.")},
+    {"name": TASKS_V1, "description": (
+        "For clients written against the `/api/v1` API: every success is wrapped as "
+        "`{success: true, data, message}` and every error as `{success: false, error, code, "
+        "details}`. The list is paged (`limit` 1-100, default 20) and reports `data.pagination`; "
+        "titles are at most 200 characters; a task id that is not a UUID is 422; completing "
+        "always toggles; deleting answers 200. New clients should use **Tasks**.")},
+    {"name": HEALTH, "description": (
+        "Liveness (`/health`) and readiness (`/ready`: the database answers) for load balancers "
+        "and orchestrators. No token needed.")},
+]
+"""The tag of each REST family, in the order /docs shows them, with who should use it."""
+
 ALWAYS = (401, 429, 500, 503)
 _DESCRIPTIONS = {
     400: "Validation error: malformed JSON, wrong types, broken rules or bad query parameters",
@@ -53,6 +82,10 @@ _EXAMPLE_ERRORS: dict[int, Exception | Problem] = {
     503: SERVICE_UNAVAILABLE,
 }
 _EXAMPLE_INVALID = ValidationFailed.single("title", "must not be empty")
+
+COMPONENT_REF = "#/components/schemas/{model}"
+_BODY_SCHEMAS = "x-body-schemas"
+"""Where ``json_body`` leaves its component schemas for ``install_openapi`` to publish."""
 
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {"description": "The task's version, for If-Match", "required": True,
@@ -80,47 +113,54 @@ def success(status: int, model: Any, description: str, *headers: str
                      "headers": {name: HEADERS[name] for name in headers}}}
 
 
-def json_body(model: type[BaseModel], example: dict[str, Any], *, required: bool = True,
-              description: str | None = None, title_max: int | None = None) -> dict[str, Any]:
-    """``openapi_extra`` for a route that reads its JSON body itself (validated by ``model``)."""
-    schema = inline_schema(model)
-    if title_max is not None:
-        publish_title_rule(schema, title_max)
+def json_body(name: str, model: type[BaseModel], example: dict[str, Any], *,
+              required: bool = True, description: str | None = None,
+              title_max: int | None = None) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its JSON body itself (validated by ``model``).
+
+    The body is published as the component schema ``name`` (generated clients name their type
+    after it); ``install_openapi`` moves the definition into ``components/schemas``.
+    """
     body: dict[str, Any] = {"required": required, "content": {"application/json": {
-        "schema": schema, "example": example}}}
+        "schema": {"$ref": COMPONENT_REF.format(model=name)}, "example": example}}}
     if description:
         body["description"] = description
-    return {"requestBody": body}
+    return {"requestBody": body, _BODY_SCHEMAS: body_schemas(name, model, title_max)}
 
 
-def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """``model``'s JSON schema with its local ``$defs`` inlined (it sits inside an operation)."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return resolve(defs[node["$ref"].rsplit("/", 1)[1]])
-            return {key: resolve(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [resolve(value) for value in node]
-        return node
-
-    return resolve(schema)  # type: ignore[no-any-return]
+def body_schemas(name: str, model: type[BaseModel], title_max: int | None = None
+                 ) -> dict[str, dict[str, Any]]:
+    """``model``'s JSON schema named ``name``, with the schemas it refers to, as components."""
+    schema = model.model_json_schema(ref_template=COMPONENT_REF)
+    definitions: dict[str, dict[str, Any]] = schema.pop("$defs", {})
+    if title_max is not None:
+        publish_title_rule(schema, title_max)
+    return {**definitions, name: {**schema, "title": name}}
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Drop FastAPI's default 422 response: no family sends that body (each has its own)."""
+    """Publish request bodies as components; drop FastAPI's default 422 (no family sends it)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _drop_default_validation(generate())
+            document = generate()
+            _publish_body_schemas(document)
+            _drop_default_validation(document)
         assert app.openapi_schema is not None
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _publish_body_schemas(document: dict[str, Any]) -> None:
+    """Move each operation's request body schemas (see ``json_body``) into the components."""
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for name, schema in operation.pop(_BODY_SCHEMAS, {}).items():
+                if components.setdefault(name, schema) != schema:
+                    raise ValueError(f"two different schemas are published as {name!r}")
 
 
 def _drop_default_validation(schema: dict[str, Any]) -> None:

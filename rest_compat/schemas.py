@@ -54,7 +54,7 @@ class FieldProblem(_Closed):
 
 
 class ErrorBody(_Closed):
-    """Every error of the families with plain JSON answers."""
+    """Every error of Tasks and of Tasks, user from the token."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"detail": "Task not found", "code": "TASK_NOT_FOUND", "request_id": "5d1c9e0f"},
@@ -87,7 +87,7 @@ class NoData(_Closed):
 
 
 class TaskEnvelope(_Closed):
-    """One task, in an envelope."""
+    """Tasks v1: one task."""
 
     success: Literal[True]
     data: TaskData
@@ -95,7 +95,7 @@ class TaskEnvelope(_Closed):
 
 
 class TaskListEnvelope(_Closed):
-    """A page of tasks, in an envelope."""
+    """Tasks v1: a page of tasks."""
 
     success: Literal[True]
     data: TaskListData
@@ -103,7 +103,7 @@ class TaskListEnvelope(_Closed):
 
 
 class DeletedEnvelope(_Closed):
-    """A deleted task, in an envelope."""
+    """Tasks v1: a deleted task."""
 
     success: Literal[True]
     data: NoData
@@ -119,7 +119,7 @@ class ErrorDetails(_Closed):
 
 
 class ErrorEnvelope(_Closed):
-    """Every error, in an envelope."""
+    """Tasks v1: every error."""
 
     success: Literal[False]
     error: str

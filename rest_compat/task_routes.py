@@ -24,7 +24,14 @@ from rest_compat.bodies import created_location, read_body
 from rest_compat.conditional import etag, expected_versions
 from rest_compat.error_formats import DetailFormat
 from rest_compat.list_query import TaskListQuery, ensure_utf8_query, list_headers
-from rest_compat.openapi import SECURED, error_responses, json_body, success
+from rest_compat.openapi import (
+    SECURED,
+    TASKS,
+    TASKS_FROM_TOKEN,
+    error_responses,
+    json_body,
+    success,
+)
 from rest_compat.ownership import own_context
 
 ContextDependency = Callable[..., Awaitable[Context]]
@@ -37,9 +44,12 @@ def _task_response(task: Task, status_code: int = 200, **headers: str) -> Respon
     return JSONResponse(task, status_code=status_code, headers={"ETag": etag(task), **headers})
 
 
-def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
-                context: ContextDependency, owner_errors: tuple[int, ...] = ()) -> APIRouter:
-    """The six task operations at ``prefix``; ``owner_errors`` are what ``context`` may answer."""
+def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: ContextDependency,
+                id_suffix: str = "", owner_errors: tuple[int, ...] = ()) -> APIRouter:
+    """The six task operations at ``prefix``; ``owner_errors`` are what ``context`` may answer.
+
+    Operation ids are ``listTasks``, ``createTask``… followed by ``id_suffix``.
+    """
     router = APIRouter(prefix=prefix, tags=[tag], route_class=guarded_route(errors),
                        dependencies=SECURED)
     own = Depends(context)
@@ -48,13 +58,13 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
     def op(operation: str, *statuses: int, **extra: Any) -> dict[str, Any]:
         """Decorator arguments: operation id, summary, documented responses."""
         responses = error_responses(errors, *owner_errors, *statuses, path=prefix)
-        return {"operation_id": f"{name}_{operation}", "response_model": None,
+        return {"operation_id": f"{operation}{id_suffix}", "response_model": None,
                 "responses": {**extra.pop("responses", {}), **responses}, **extra}
 
     title_rule = partial(
         json_body, description=f"Titles are trimmed, then 1-{MAX_TITLE_LENGTH} characters.")
 
-    @router.get("", **op("list_tasks", invalid, summary="List the caller's tasks",
+    @router.get("", **op("listTasks", invalid, summary="List the caller's tasks",
                          responses=success(200, list[schemas.TaskSchema], "A page of tasks",
                                            "X-Total-Count", "Link")))
     async def list_tasks(request: Request, params: Annotated[TaskListQuery, Query()],
@@ -64,22 +74,22 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
         return JSONResponse(page.tasks, headers=list_headers(request, params, page))
 
     @router.post("", status_code=201, **op(
-        "create_task", invalid, 413, summary="Create a task",
-        openapi_extra=title_rule(NewTask, NEW_TASK_EXAMPLE),
+        "createTask", invalid, 413, summary="Create a task",
+        openapi_extra=title_rule("TaskCreate", NewTask, NEW_TASK_EXAMPLE),
         responses=success(201, schemas.TaskSchema, "The new task", "Location", "ETag")))
     async def create_task(request: Request, ctx: Context = own) -> Response:
         task = await tasks.create_task(ctx, await read_body(request))
         return _task_response(task, 201, Location=created_location(request, task))
 
-    @router.get("/{task_id}", **op("get_task", 404, summary="Read one task",
+    @router.get("/{task_id}", **op("getTask", 404, summary="Read one task",
                                    responses=success(200, schemas.TaskSchema, "The task", "ETag")))
     async def get_task(task_id: str, ctx: Context = own) -> Response:
         return _task_response(await tasks.get_task(ctx, task_id))
 
     @router.put("/{task_id}", **op(
-        "update_task", 404, invalid, 412, 413,
+        "updateTask", 404, invalid, 412, 413,
         summary="Update a task (fields omitted stay as they are)",
-        openapi_extra=title_rule(TaskChanges, CHANGES_EXAMPLE),
+        openapi_extra=title_rule("TaskUpdate", TaskChanges, CHANGES_EXAMPLE),
         responses=success(200, schemas.TaskSchema, "The updated task", "ETag")))
     async def update_task(task_id: str, request: Request, ctx: Context = own) -> Response:
         task = await tasks.update_task(ctx, task_id, await read_body(request),
@@ -87,16 +97,17 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
         return _task_response(task)
 
     @router.delete("/{task_id}", status_code=204, **op(
-        "delete_task", 404, 412, summary="Delete a task",
+        "deleteTask", 404, 412, summary="Delete a task",
         responses={204: {"description": "Deleted; no body"}}))
     async def delete_task(task_id: str, request: Request, ctx: Context = own) -> Response:
         await tasks.delete_task(ctx, task_id, expected_versions=expected_versions(request))
         return Response(status_code=204)
 
     @router.patch("/{task_id}/complete", **op(
-        "complete_task", 404, invalid, 412, 413,
+        "completeTask", 404, invalid, 412, 413,
         summary="Set completion with {\"completed\": bool}; toggle with no body or {}",
-        openapi_extra=json_body(CompletionRequest, {"completed": True}, required=False),
+        openapi_extra=json_body("TaskCompletion", CompletionRequest, {"completed": True},
+                                required=False),
         responses=success(200, schemas.TaskSchema, "The task", "ETag")))
     async def complete_task(task_id: str, request: Request, ctx: Context = own) -> Response:
         task = await tasks.complete_task(ctx, task_id, await read_body(request),
@@ -107,8 +118,8 @@ def task_router(*, name: str, prefix: str, tag: str, errors: DetailFormat,
 
 
 primary_router = task_router(
-    name="a", prefix="/api/{user_id}/tasks", tag="Tasks (surface A)",
-    errors=DetailFormat(validation_status=400), context=own_context, owner_errors=(403, 400))
+    prefix="/api/{user_id}/tasks", tag=TASKS, errors=DetailFormat(validation_status=400),
+    context=own_context, owner_errors=(403, 400))
 token_router = task_router(
-    name="c", prefix="/api/tasks", tag="Tasks (surface C, user from token)",
+    prefix="/api/tasks", tag=TASKS_FROM_TOKEN, id_suffix="FromToken",
     errors=DetailFormat(validation_status=422), context=request_context)

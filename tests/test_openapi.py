@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import json
+import re
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from resolvers.inputs import CompletionRequest, NewTask
+from rest_compat.openapi import install_openapi, json_body
 from tests.support import ALICE, BOB, auth, make_task
 
 pytestmark = pytest.mark.anyio
@@ -28,6 +33,13 @@ REACHED_ELSEWHERE = {
 }
 UNTRIGGERABLE = set(REACHED_ELSEWHERE)
 SURFACE_PREFIXES = ("/api/{user_id}/tasks", "/api/v1/{user_id}/tasks", "/api/tasks")
+TAGS = ["Tasks", "Tasks, user from the token", "Tasks v1 (envelope)", "Health"]
+# Each REST family's tag, operation id suffix, error schema and validation status.
+FAMILIES = {
+    "Tasks": ("", "ErrorBody", "400"),
+    "Tasks, user from the token": ("FromToken", "ErrorBody", "422"),
+    "Tasks v1 (envelope)": ("V1", "ErrorEnvelope", "422"),
+}
 TOO_LARGE = b'{"title": "big", "description": "' + b"x" * (1024 * 1024) + b'"}'
 
 
@@ -91,7 +103,6 @@ async def test_every_operation_has_tag_id_security_and_error_responses(published
     assert len(operations) == 18  # six operations on each of surfaces A, B and C
     ids = [operation["operationId"] for _, _, operation in operations]
     assert len(set(ids)) == len(ids)
-    assert {i[0] for i in ids} == {"a", "b", "c"}
     for template, method, operation in operations:
         assert len(operation["tags"]) == 1, (method, template)
         assert operation["security"] == [{"bearerAuth": []}]
@@ -104,7 +115,69 @@ async def test_every_operation_has_tag_id_security_and_error_responses(published
         if "{task_id}" in template:
             assert "404" in statuses
     tags = {operation["tags"][0] for *_, operation in operations}
-    assert len(tags) == 3
+    assert tags == set(FAMILIES)
+
+
+async def test_operation_ids_say_what_they_do_and_which_family(published: Published):
+    ids = {(operation["tags"][0], operation["operationId"])
+           for *_, operation in published.operations()}
+    verbs = ("listTasks", "createTask", "getTask", "updateTask", "deleteTask")
+    expected = {(tag, f"{verb}{suffix}") for tag, (suffix, *_) in FAMILIES.items()
+                for verb in (*verbs, "toggleTask" if suffix == "V1" else "completeTask")}
+    assert ids == expected
+    health = published.document["paths"]
+    assert (health["/health"]["get"]["operationId"], health["/ready"]["get"]["operationId"]) == (
+        "getHealth", "getReadiness")
+
+
+async def test_tags_are_described_primary_first(published: Published):
+    tags = published.document["tags"]
+    assert [tag["name"] for tag in tags] == TAGS
+    assert all(len(tag["description"]) > 80 for tag in tags)
+    used = {tag for methods in published.document["paths"].values()
+            for operation in methods.values() for tag in operation["tags"]}
+    assert used == set(TAGS)
+
+
+async def test_public_text_speaks_the_users_words(published: Published):
+    text = json.dumps(published.document)
+    assert not re.search(r"surfaces? [ABC]\b|seed \d|section \d", text, re.IGNORECASE)
+    assert published.document["info"]["summary"]
+
+
+async def test_request_bodies_are_named_component_schemas(published: Published):
+    bodies = {operation["operationId"]: operation["requestBody"]
+              for *_, operation in published.operations() if "requestBody" in operation}
+    names = {operation_id: body["content"]["application/json"]["schema"]["$ref"].rsplit("/")[-1]
+             for operation_id, body in bodies.items()}
+    assert names == {
+        "createTask": "TaskCreate", "createTaskFromToken": "TaskCreate",
+        "updateTask": "TaskUpdate", "updateTaskFromToken": "TaskUpdate",
+        "completeTask": "TaskCompletion", "completeTaskFromToken": "TaskCompletion",
+        "createTaskV1": "TaskCreateV1", "updateTaskV1": "TaskUpdateV1",
+    }
+    schemas = published.document["components"]["schemas"]
+    for name in set(names.values()):
+        assert schemas[name]["title"] == name
+        assert schemas[name]["description"]
+    assert not bodies["completeTask"]["required"]
+    assert schemas["TaskCreate"]["properties"]["status"]["anyOf"][0] == {
+        "$ref": "#/components/schemas/TaskStatus"}
+    assert "x-body-schemas" not in json.dumps(published.document)
+
+
+def test_two_different_bodies_under_one_name_are_refused():
+    app = FastAPI()
+
+    @app.post("/a", openapi_extra=json_body("Body", NewTask, {"title": "x"}))
+    async def first() -> None: ...
+
+    @app.post("/b", openapi_extra=json_body("Body", CompletionRequest, {}))
+    async def second() -> None: ...
+
+    install_openapi(app)
+    with pytest.raises(ValueError, match="two different schemas are published as 'Body'"):
+        app.openapi()
 
 
 async def test_security_scheme_is_bearer_jwt_and_health_stays_open(published: Published):
@@ -115,17 +188,15 @@ async def test_security_scheme_is_bearer_jwt_and_health_stays_open(published: Pu
         assert "security" not in published.document["paths"][path]["get"]
 
 
-async def test_error_responses_use_each_surfaces_schema(published: Published):
-    expected = {"a": "ErrorBody", "b": "ErrorEnvelope", "c": "ErrorBody"}
-    validation = {"a": "400", "b": "422", "c": "422"}
+async def test_error_responses_use_each_familys_schema(published: Published):
     for _, _, operation in published.operations():
-        surface = operation["operationId"][0]
+        _, error_schema, validation = FAMILIES[operation["tags"][0]]
         for status, response in operation["responses"].items():
             if status.startswith(("4", "5")):
                 schema = response["content"]["application/json"]["schema"]
-                assert schema == {"$ref": f"#/components/schemas/{expected[surface]}"}
+                assert schema == {"$ref": f"#/components/schemas/{error_schema}"}
                 assert response["content"]["application/json"]["example"]["code"]
-        wrong = {"400", "422"} - {validation[surface]}
+        wrong = {"400", "422"} - {validation}
         assert not wrong & set(operation["responses"]), operation["operationId"]
     assert "HTTPValidationError" not in published.document["components"]["schemas"]
 

@@ -21,11 +21,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import Info
 
-from app.devpages import GRAPHIQL_CSP, graphiql_page, install_docs
+from app.devpages import DOCS_CSP, GRAPHIQL_CSP, graphiql_page, install_docs
 from app.factory import create_app
 from app.settings import Settings
+from app.tokens import DEMO_USER
 from persistence.migrate import upgrade
-from tests.support import TEST_SECRET, token
+from tests.support import TEST_SECRET
 
 from .harness import AppFactory, PageGuard, screenshot
 
@@ -107,11 +108,8 @@ GRAPHIQL_CASES = {
     # The real page mints the demo user's token when served: a JWT, so it starts with "eyJ".
     "real": GraphiQLCase(real_app, "eyJ", "{ me { id } tasks { totalCount } }", '"demo-user"'),
 }
-DOCS_USER = "docs-user"
 DOCS_CASES = {
     "demo": DocsCase(demo_app, DEMO_TOKEN, "list_tasks"),
-    "real": DocsCase(real_app, token(DOCS_USER), "a_list_tasks",
-                     parameters={"user_id": DOCS_USER}),
 }
 
 
@@ -166,7 +164,7 @@ def test_docs_authorize_and_execute_offline(
     """Swagger UI renders from local assets; Authorize + Try it out + Execute returns 200."""
     page, guard = guarded_page
     response = page.goto(f"{live_server.url}/docs")
-    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["content-security-policy"] == DOCS_CSP
     page.get_by_role("button", name="Authorize").first.click()
     page.locator("#auth-bearer-value").fill(case.token)
     page.get_by_role("button", name="Apply credentials").click()
@@ -186,4 +184,26 @@ def test_docs_authorize_and_execute_offline(
     # console.error deprecation about "_" in deep links.
     page.goto(f"{live_server.url}/docs")
     page.locator(".auth-wrapper .authorize.locked").wait_for()  # persistAuthorization
+    guard.assert_clean()
+
+
+@pytest.mark.parametrize("live_server", [real_app], indirect=True)
+def test_docs_run_list_tasks_without_authorize_in_development(
+    live_server: Any, guarded_page: tuple[Any, PageGuard]
+) -> None:
+    """In development /docs arrives authorised as the demo user: Execute works at once."""
+    page, guard = guarded_page
+    response = page.goto(f"{live_server.url}/docs")
+    assert response.headers["content-security-policy"] == DOCS_CSP
+    page.locator(".auth-wrapper .authorize.locked").wait_for()
+    operation = page.locator('.opblock[id$="-listTasks"]')
+    operation.locator(".opblock-summary").first.click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.locator('tr[data-param-name="user_id"] input').fill(DEMO_USER)
+    operation.get_by_role("button", name="Execute").click()
+    status = operation.locator(".live-responses-table tr.response .response-col_status").first
+    status.wait_for()
+    assert status.inner_text().strip() == "200"  # 401 without the token, 403 with another user's
+    assert "Authorization: Bearer eyJ" in operation.locator(".curl-command").inner_text()
+    screenshot(page, "docs-preauthorized")
     guard.assert_clean()
