@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+from starlette.requests import ClientDisconnect
 
 from app.metrics import AUTH_FAILURES
 from auth.errors import AuthenticationError
@@ -17,6 +18,7 @@ logger = logging.getLogger("todo_api")
 audit = logging.getLogger("todo_api.audit")
 FORBIDDEN_REASON = "user_mismatch"
 RETRY_AFTER_SECONDS = "5"
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for the log line of a request nobody waits for
 
 
 class PayloadTooLarge(Exception):
@@ -74,6 +76,9 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
             return Problem(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
         case RateLimited():
             return Problem(429, "RATE_LIMITED", "Too many requests", headers=error.headers)
+        case ClientDisconnect():  # the client left (or the server cut off its slow body)
+            return Problem(CLIENT_CLOSED_REQUEST, "CLIENT_CLOSED_REQUEST",
+                           "The client closed the connection before sending the whole request")
         case DatabaseUnavailable():
             return Problem(503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry later",
                            headers={"Retry-After": RETRY_AFTER_SECONDS})
