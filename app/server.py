@@ -34,7 +34,6 @@ from typing import Any, cast
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.metrics import HTTP_REFUSALS
 from app.settings import Settings
 
 log = logging.getLogger("todo_api.http")
@@ -241,6 +240,10 @@ _unlogged: dict[str, int] = {}
 
 def _record(refusal: Refusal, *, answered: bool) -> None:
     """Count every refusal; log at most one line per reason every LOG_EVERY_SECONDS."""
+    # Imported here, in the serving process: prometheus_client fixes its storage at import,
+    # and the supervising process imports this module before the metrics directory exists.
+    from app.metrics import HTTP_REFUSALS
+
     HTTP_REFUSALS.labels(refusal.reason).inc()
     now = time.monotonic()
     _unlogged[refusal.reason] = _unlogged.get(refusal.reason, 0) + 1
