@@ -127,7 +127,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.timeout_keep_alive = limits.keepalive_timeout  # type: ignore[assignment]
         # Bytes the current request head may still take; None while its body is being read.
         self._head_budget: int | None = limits.max_header_bytes
-        self._deadline: asyncio.TimerHandle | None = None
+        # The deadline is a time, cheap to move on every request; one timer per connection
+        # checks it, re-armed only when it fires early or the deadline moves before it.
+        self._deadline: float | None = None
+        self._on_deadline: Callable[[], None] = self._head_timed_out
+        self._timer: asyncio.TimerHandle | None = None
         self._refused = False
         self._drained = 0
         self._too_many_headers = False
@@ -142,6 +146,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
+        if self._timer is not None:
+            self._timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -152,6 +158,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         # httptools buffers a header internally until it ends, so its size cannot be checked
         # in a callback: the parser is never fed more of a head than its remaining budget.
+        # (A pipelined request's head starts its budget after the piece it began in: one read
+        # at most, so even then a head is bounded, if not to the byte.)
         while self._head_budget is not None and len(data) > self._head_budget:
             allowed, self._head_budget = self._head_budget, 0
             self._feed(data[:allowed])
@@ -195,14 +203,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def _head_timed_out(self) -> None:
-        self._deadline = None
         if self._head_budget == self.limits.max_header_bytes:
             self._refuse(HEADER_TIMEOUT, answer=False)  # nothing was asked: nothing to answer
         else:
             self._refuse(HEADER_TIMEOUT)
 
     def _body_timed_out(self) -> None:
-        self._deadline = None
         self._refuse(BODY_TIMEOUT, answer=not (self.cycle and self.cycle.response_started))
 
     def _refuse(self, refusal: Refusal, *, answer: bool = True) -> None:
@@ -225,13 +231,28 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def _start_deadline(self, seconds: float, on_expiry: Callable[[], None]) -> None:
-        self._cancel_deadline()
-        self._deadline = self.loop.call_later(seconds, on_expiry)
+        self._deadline = self.loop.time() + seconds
+        self._on_deadline = on_expiry
+        if self._timer is None or self._timer.when() > self._deadline:
+            self._arm_timer(self._deadline)
 
     def _cancel_deadline(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._deadline = None  # a timer still armed finds nothing due
+
+    def _arm_timer(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_at(when, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        if self._deadline is None:
+            return
+        if self.loop.time() < self._deadline:  # moved later since the timer was armed
+            self._arm_timer(self._deadline)
+            return
+        self._deadline = None
+        self._on_deadline()
 
 
 _last_logged: dict[str, float] = {}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
+import re
 import select
 import socket
 import time
@@ -13,8 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 
-from app.server import HttpLimits
+from app.server import HttpLimits, LimitedHttpToolsProtocol
 from app.settings import Settings
 from persistence.migrate import upgrade
 from tests.processes import Service, service, wait_until
@@ -255,6 +262,92 @@ def _accepts_a_request(server: Service) -> bool:
     with connect(server) as sock:
         sock.sendall(get())
         return read_answer(sock).status == 200
+
+
+# --- the head budget, whatever the segmentation --------------------------------------------------
+
+PROPERTY_LIMIT = 1024  # a small budget keeps every example cheap; the rule does not depend on it
+
+
+class _Transport(asyncio.Transport):
+    """A socket's stand-in: keeps what the protocol writes and whether it closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(name)
+
+
+async def _ok(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _statuses(stream: bytes, cuts: list[int]) -> list[int]:
+    """The statuses answered to ``stream`` when it arrives cut at ``cuts``."""
+    config = Config(app=_ok, lifespan="off", log_config=None)
+    limits = HttpLimits(max_header_bytes=PROPERTY_LIMIT, max_headers=100, header_timeout=60,
+                        body_timeout=60, keepalive_timeout=60, max_connections=10)
+    transport = _Transport()
+
+    async def deliver() -> None:
+        protocol = LimitedHttpToolsProtocol(config=config, server_state=ServerState(),
+                                            app_state={}, limits=limits)
+        protocol.connection_made(transport)
+        bounds = [0, *sorted(set(cuts)), len(stream)]
+        for start, end in itertools.pairwise(bounds):
+            if start < end and not transport.closing:
+                protocol.data_received(stream[start:end])
+                for _ in range(20):  # let the application answer before the next piece
+                    await asyncio.sleep(0)
+        protocol.connection_lost(None)
+
+    asyncio.run(deliver())
+    return [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", transport.written)]
+
+
+def _request(filler: int) -> bytes:
+    return b"GET / HTTP/1.1\r\nHost: a\r\nX-Filler: " + b"a" * filler + b"\r\n\r\n"
+
+
+@given(filler=st.integers(0, 2 * PROPERTY_LIMIT),
+       cuts=st.lists(st.integers(0, 3 * PROPERTY_LIMIT), max_size=8))
+def test_a_head_is_answered_431_exactly_when_it_is_over_the_budget(filler: int, cuts: list[int]):
+    request = _request(filler)
+    expected = 200 if len(request) <= PROPERTY_LIMIT else 431
+    assert _statuses(request, [c for c in cuts if c < len(request)]) == [expected]
+
+
+@given(fillers=st.lists(st.integers(0, PROPERTY_LIMIT - 64), min_size=2, max_size=3),
+       cuts=st.lists(st.integers(0, 3 * PROPERTY_LIMIT), max_size=8))
+def test_pipelined_heads_within_the_budget_are_all_answered(fillers: list[int], cuts: list[int]):
+    stream = b"".join(_request(filler) for filler in fillers)
+    assert _statuses(stream, [c for c in cuts if c < len(stream)]) == [200] * len(fillers)
 
 
 # --- settings ------------------------------------------------------------------------------------
