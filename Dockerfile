@@ -31,6 +31,7 @@ RUN uv sync --frozen --no-dev \
 USER 10001:10001
 ENV APP_ENV=production
 EXPOSE 8000
+# PORT (set by Render, Fly, Cloud Run) is the port to serve on; 8000 without it
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
-CMD ["todo-api", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=2)"
+CMD ["todo-api", "serve", "--host", "0.0.0.0"]

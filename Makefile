@@ -1,11 +1,13 @@
-# The two commands of the README: `make run` (start) and `make test` (the whole suite).
+# The two commands of the README: `make run` (start; `make run PORT=8001` elsewhere) and
+# `make test` (the whole suite).
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 PYTEST_ARGS ?=
+PORT ?= 8000
 
 .PHONY: run test lint assets schema
 run: .venv/.synced assets
-	$(UV) run todo-api serve
+	$(UV) run todo-api serve --port $(PORT)
 
 test: .venv/.synced assets
 	$(UV) run pytest --cov --cov-report=term $(PYTEST_ARGS)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 from app.settings import ConfigError, Settings, load_settings
 from app.tokens import DEMO_EMAIL, DEMO_NAME, DEMO_USER, mint_dev_token
-from persistence.urls import DEVELOPMENT_URL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; configuration problems exit with status 2 and one clear line."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(create_dev_secret=args.creates_dev_secret)
         warning = settings.private_network_warning()
         if warning and args.command in (_serve, _migrate):  # the commands that connect
             print(f"todo-api: warning: {warning}", file=sys.stderr)
@@ -25,18 +24,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"todo-api: configuration error: {error}", file=sys.stderr)
         return 2
+    except DatabaseError as error:
+        print(f"todo-api: {error}", file=sys.stderr)
+        return 1
+
+
+class DatabaseError(Exception):
+    """The database could not be reached or migrated; the message is one line for the operator."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="todo-api", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('todo-api')}")
+    parser.set_defaults(creates_dev_secret=True)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=int, default=None,
+                       help="port to listen on (default: $PORT, else 8000)")
     serve.add_argument("--workers", type=int, default=None,
-                       help="worker processes (default: WEB_CONCURRENCY, else 1)")
-    serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+                       help="worker processes (default: $WEB_CONCURRENCY, else 1)")
+    serve.add_argument("--reload", action="store_true",
+                       help="restart on code changes, for development (default: off)")
     serve.add_argument("--migrate", action=argparse.BooleanOptionalAction, default=None,
                        help="apply migrations first (default: in development only)")
     serve.set_defaults(command=_serve)
@@ -46,27 +57,51 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="print a development token for USER_ID")
     token.add_argument("user_id")
-    token.add_argument("--email")
-    token.add_argument("--name")
-    token.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
-    token.set_defaults(command=_token)
+    token.add_argument("--email", help="the token's email claim (default: none)")
+    token.add_argument("--name", help="the token's name claim (default: none)")
+    token.add_argument("--ttl", type=int, default=24 * 3600,
+                       help="lifetime in seconds (default: %(default)s)")
+    # a token signed with a secret no running server knows is useless: find it, or say where
+    token.set_defaults(command=_token, creates_dev_secret=False)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL (schema.graphql)")
     export.add_argument("--output", type=Path, default=Path("schema.graphql"),
-                        help="file to write, '-' for standard output (default: schema.graphql)")
+                        help="file to write, '-' for standard output (default: %(default)s)")
     export.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when the file differs from the code")
+                        help="write nothing; exit 1 when the file differs from the code "
+                             "(default: off)")
     export.set_defaults(command=_export_schema)
     return parser
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from persistence.errors import is_unavailable
     from persistence.migrate import upgrade
 
     # The URL as configured: its TLS parameters (sslmode, sslrootcert, ...) apply to migrations too.
-    upgrade(settings.database_url or DEVELOPMENT_URL)
+    try:
+        upgrade(settings.configured_database_url)
+    except Exception as error:
+        if not is_unavailable(error) and not _is_driver_error(error):
+            raise
+        where = settings.database.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"cannot migrate the database at {where}: "
+                            f"{_one_line(error)}") from error
     print("todo-api: database is at the latest migration", file=sys.stderr)
     return 0
+
+
+def _is_driver_error(error: BaseException) -> bool:
+    """A refusal from the database server itself (no such database, wrong password, ...)."""
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(error, DBAPIError) or type(error).__module__.startswith("asyncpg")
+
+
+def _one_line(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0]}" if text else type(cause).__name__
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
@@ -93,29 +128,36 @@ def _export_schema(_: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.server import serve
 
+    port = args.port if args.port is not None else settings.port
     if args.migrate if args.migrate is not None else not settings.is_production:
         _migrate(settings, args)
+    else:
+        _say_when_schema_is_behind(settings)
     if not settings.is_production:
-        _print_dev_banner(settings, args.host, args.port)
-    if settings.prometheus_multiproc_dir:
-        _prepare_metrics_dir(Path(settings.prometheus_multiproc_dir))
+        _print_dev_banner(settings, args.host, port)
     workers = args.workers if args.workers is not None else settings.web_concurrency
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=None if args.reload else workers, reload=args.reload,
-                log_config=None, access_log=False, proxy_headers=settings.is_production,
-                forwarded_allow_ips=settings.forwarded_allow_ips,
-                timeout_graceful_shutdown=settings.shutdown_timeout_seconds)
+    serve(settings, host=args.host, port=port, workers=workers, reload=args.reload)
     return 0
 
 
-def _prepare_metrics_dir(directory: Path) -> None:
-    """An empty directory for the workers' metric files, named for prometheus_client."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.db"):  # samples of an earlier run would be added in
-        stale.unlink()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+def _say_when_schema_is_behind(settings: Settings) -> None:
+    """One line on start when this replica's database is not migrated (/ready is 503 then)."""
+    from persistence.errors import is_unavailable
+    from persistence.migrate import check_schema
+
+    try:
+        lag = check_schema(settings.database, connect_timeout=settings.db_connect_timeout_seconds)
+    except Exception as error:
+        if not is_unavailable(error) and not _is_driver_error(error):
+            raise
+        message = f"cannot check the database schema: {_one_line(error)}"
+    else:
+        if lag is None:
+            return
+        message = f"{lag}; /ready answers 503 until then"
+    print(f"todo-api: {message}", file=sys.stderr, flush=True)
 
 
 def _print_dev_banner(settings: Settings, host: str, port: int) -> None:

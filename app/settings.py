@@ -12,12 +12,16 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.transport import PlaintextConnection, plaintext_connections, private_network_warning
-from persistence.urls import DEVELOPMENT_URL, DatabaseTarget, DatabaseUrlError, parse_database_url
+from persistence.urls import (
+    DatabaseTarget,
+    DatabaseUrlError,
+    development_url,
+    parse_database_url,
+)
 from plumbing.ratelimit import parse_limit, storage_uri
 
 MIN_SECRET_LENGTH = 32
-DATA_DIR = Path(".data")
-DEV_SECRET_FILE = DATA_DIR / "dev-secret"
+DEV_SECRET_FILE_NAME = "dev-secret"  # noqa: S105 (a file name, not a secret)
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -31,6 +35,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     app_env: Literal["development", "production"] = "development"
+    port: int = Field(8000, ge=1, le=65535)
+    todo_api_data_dir: Path = Path(".data")  # development: the SQLite file and the secret
     database_url: str | None = None
     database_pooler: Literal["", "pgbouncer"] = ""
     db_pool_size: int = Field(20, ge=1, le=200)
@@ -66,6 +72,13 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(30, ge=0, le=1000)
     graphql_max_tokens: int = Field(2000, ge=10, le=100_000)
 
+    http_max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    http_max_headers: int = Field(100, ge=10, le=10_000)
+    http_header_timeout_seconds: float = Field(10.0, gt=0, le=3600)
+    http_body_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    http_keepalive_timeout_seconds: float = Field(5.0, gt=0, le=3600)
+    http_max_connections: int = Field(2048, ge=1, le=1_000_000)
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: dict[str, object]) -> dict[str, object]:
@@ -96,10 +109,15 @@ class Settings(BaseSettings):
     def audience(self) -> str | None:
         return self.jwt_audience or self.better_auth_url
 
+    @property
+    def configured_database_url(self) -> str:
+        """DATABASE_URL, or the embedded development database in the data directory."""
+        return self.database_url or development_url(self.todo_api_data_dir)
+
     @cached_property
     def database(self) -> DatabaseTarget:
         """The parsed database target (valid: checked by ``validated``)."""
-        raw = self.database_url or DEVELOPMENT_URL
+        raw = self.configured_database_url
         return parse_database_url(raw, pooler=self.database_pooler)
 
     def unencrypted_connections(self) -> list[PlaintextConnection]:
@@ -162,8 +180,12 @@ class Settings(BaseSettings):
             raise ConfigError("CORS_ORIGINS must list origins in production, not '*'")
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment; in development, fill in a local secret."""
+def load_settings(*, create_dev_secret: bool = True, **overrides: object) -> Settings:
+    """Read settings from the environment; in development, fill in the local secret.
+
+    Without ``create_dev_secret`` a missing development secret is a ConfigError saying where
+    it was looked for, rather than a new secret that no running server knows.
+    """
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -172,14 +194,22 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"{name} {error['msg'][:1].lower()}{error['msg'][1:]}") from None
     needs_dev_secret = not (settings.better_auth_secret or settings.better_auth_jwks_url)
     if needs_dev_secret and not settings.is_production:
-        settings = settings.model_copy(update={"better_auth_secret": _dev_secret()})
+        secret = _dev_secret(settings.todo_api_data_dir, create=create_dev_secret)
+        settings = settings.model_copy(update={"better_auth_secret": secret})
     return settings.validated()
 
 
-def _dev_secret() -> SecretStr:
-    """A random secret kept in .data/ so that every process of a dev setup shares it."""
-    DATA_DIR.mkdir(exist_ok=True)
-    if not DEV_SECRET_FILE.exists():
-        DEV_SECRET_FILE.touch(mode=0o600)
-        DEV_SECRET_FILE.write_text(secrets.token_urlsafe(48))
-    return SecretStr(DEV_SECRET_FILE.read_text().strip())
+def _dev_secret(data_dir: Path, *, create: bool) -> SecretStr:
+    """A random secret kept in the data directory so that every process of a dev setup shares it."""
+    path = data_dir / DEV_SECRET_FILE_NAME
+    if not path.exists():
+        if not create:
+            raise ConfigError(
+                f"no development secret at {path.absolute()}: run this in the folder where "
+                "`todo-api serve` runs, or set TODO_API_DATA_DIR to that server's data "
+                "folder (or BETTER_AUTH_SECRET to its secret)"
+            )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return SecretStr(path.read_text().strip())

@@ -1,7 +1,9 @@
-"""Apply the Alembic migrations to a database."""
+"""Apply the Alembic migrations to a database, and tell whether a database is at their head."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,11 +12,15 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.migration import MigrationContext
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 import persistence.models  # noqa: F401  (registers the tables)
+from persistence.database import Database
+from persistence.urls import DatabaseTarget
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 METADATA = SQLModel.metadata
@@ -32,10 +38,15 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def _upgrade(database_url: str, revision: str) -> None:
     if database_url.startswith("sqlite"):
         _ensure_sqlite_directory(database_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _config()
     config.attributes["database_url"] = database_url
     command.upgrade(config, revision)
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
 
 
 def _ensure_sqlite_directory(database_url: str) -> None:
@@ -59,3 +70,42 @@ def differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={
         "compare_type": True, "include_object": include_object(connection.dialect.name)})
     return list(compare_metadata(context, METADATA))
+
+
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The revisions the code's migrations end at."""
+    return frozenset(ScriptDirectory.from_config(_config()).get_heads())
+
+
+async def schema_lag(connection: AsyncConnection) -> str | None:
+    """None when the schema is at the code's migration head; otherwise what differs, in words."""
+    current = frozenset(await connection.run_sync(_current_revisions))
+    heads = head_revisions()
+    if current == heads:
+        return None
+    return (f"the database schema is at revision {_names(current)}, the code needs "
+            f"{_names(heads)}: run `todo-api migrate`")
+
+
+def check_schema(target: DatabaseTarget, *, connect_timeout: float) -> str | None:
+    """``schema_lag`` of the database at ``target`` (blocking; opens its own connection)."""
+    return asyncio.run(_check_schema(target, connect_timeout))
+
+
+async def _check_schema(target: DatabaseTarget, connect_timeout: float) -> str | None:
+    database = Database.connect(target, pool_size=1, connect_timeout=connect_timeout,
+                                pool_timeout=connect_timeout)
+    try:
+        async with database.read() as connection:
+            return await schema_lag(connection)
+    finally:
+        await database.dispose()
+
+
+def _current_revisions(connection: Connection) -> tuple[str, ...]:
+    return MigrationContext.configure(connection).get_current_heads()
+
+
+def _names(revisions: frozenset[str]) -> str:
+    return ", ".join(sorted(revisions)) or "(none: never migrated)"

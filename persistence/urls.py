@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
@@ -12,8 +13,12 @@ from sqlalchemy.exc import ArgumentError
 
 from persistence.tls import TlsParameters, TlsSettingError, asyncpg_ssl
 
-DEVELOPMENT_URL = "sqlite+aiosqlite:///.data/todo.db"
-"""The embedded database used when no DATABASE_URL is configured (development only)."""
+
+def development_url(data_dir: Path) -> str:
+    """The embedded database used when no DATABASE_URL is configured (development only)."""
+    return f"sqlite+aiosqlite:///{data_dir / 'todo.db'}"
+
+
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg"}
 _SQLITE_SCHEMES = {"sqlite", "sqlite+aiosqlite"}
 # libpq options asyncpg does not understand; the TLS ones are translated, the rest dropped.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from persistence.database import Database
 from persistence.errors import DatabaseUnavailable, unavailable_reason
+from persistence.migrate import schema_lag
 from plumbing.json import JSONResponse
 from plumbing.problems import RETRY_AFTER_SECONDS
 
@@ -16,11 +18,28 @@ async def health() -> Response:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/ready", operation_id="getReadiness", summary="The database is reachable")
+@router.get("/ready", operation_id="getReadiness",
+            summary="The database is reachable and its schema is at the code's migration")
 async def ready(request: Request) -> Response:
+    database: Database = request.app.state.services.db
+    # A schema once at head stays there while this process runs: checked until then only.
+    at_head = getattr(request.app.state, "schema_at_head", False)
     try:
-        await request.app.state.services.db.ping()
+        await database.ping()
+        lag = None if at_head else await _schema_lag(database)
     except DatabaseUnavailable as error:
-        return JSONResponse({"status": "unavailable", "database": unavailable_reason(error)},
-                            status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
+        return _unavailable(unavailable_reason(error), "the database cannot be reached")
+    if lag is not None:
+        return _unavailable("not_migrated", lag)
+    request.app.state.schema_at_head = True
     return JSONResponse({"status": "ready", "database": "ok"})
+
+
+async def _schema_lag(database: Database) -> str | None:
+    async with database.read() as connection:
+        return await schema_lag(connection)
+
+
+def _unavailable(state: str, reason: str) -> Response:
+    return JSONResponse({"status": "unavailable", "database": state, "reason": reason},
+                        status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
 from contextvars import ContextVar
@@ -13,7 +14,10 @@ import orjson
 
 # Set by the request middleware, so that every line logged while serving a request names it.
 request_fields: ContextVar[dict[str, str]] = ContextVar("request_fields", default={})  # noqa: B039
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# uvicorn adds a coloured copy of its messages (``color_message``) for terminals: never logged
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message", "asctime", "color_message"}
+_ANSI_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,10 +26,10 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _plain(record.getMessage()),
         }
         line.update(request_fields.get())
-        line.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        line.update({k: _plain(v) for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info and record.exc_info[1] is not None:
             line |= _exception_fields(record.exc_info[1])
         return orjson.dumps(line, default=str).decode()
@@ -40,6 +44,13 @@ def _exception_fields(error: BaseException) -> dict[str, str]:
     kind = type(error)
     return {"exception": f"{kind.__module__}.{kind.__qualname__}",
             "traceback": "".join(traceback.format_tb(error.__traceback__))}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` without terminal escape sequences, when it is a string that has any."""
+    if isinstance(value, str) and "\x1b" in value:
+        return _ANSI_ESCAPE.sub("", value).replace("\x1b", "")
+    return value
 
 
 def configure_logging(level: str = "info") -> None:

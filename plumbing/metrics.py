@@ -33,6 +33,10 @@ RATE_LIMITED = Counter("todo_api_rate_limit_rejections_total",
 AUTH_FAILURES = Counter("todo_api_auth_failures_total",
                         "Authentication (401) and authorization (403) failures, by reason",
                         ["reason"])
+HTTP_REFUSALS = Counter("todo_api_http_refusals_total",
+                        "Requests and connections the server refused before the application "
+                        "(oversized or slow heads and bodies, the connection cap), by reason",
+                        ["reason"])
 
 router = APIRouter(tags=["Operations"])
 

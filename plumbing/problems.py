@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from auth.errors import AuthenticationError
 from persistence.errors import DatabaseUnavailable
@@ -18,6 +19,7 @@ audit = logging.getLogger("todo_api.audit")
 FORBIDDEN_REASON = "user_mismatch"
 RETRY_AFTER_SECONDS = "5"
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for the log line of a request nobody waits for
 
 
 class PayloadTooLarge(Exception):
@@ -83,6 +85,9 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
             return Problem(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
         case RateLimited():
             return Problem(429, "RATE_LIMITED", "Too many requests", headers=error.headers)
+        case ClientDisconnect():  # the client left (or the server cut off its slow body)
+            return Problem(CLIENT_CLOSED_REQUEST, "CLIENT_CLOSED_REQUEST",
+                           "The client closed the connection before sending the whole request")
         case DatabaseUnavailable():
             return SERVICE_UNAVAILABLE
         case HTTPException():

@@ -6,6 +6,8 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import anyio
 import httpx
@@ -58,17 +60,27 @@ def _psql(database: str, sql: str) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[str]:
     """A migrated, empty database of each kind, created for this run and dropped after it."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'todo.db'}"
+    with _new_database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
         upgrade(url)
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unmigrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of each kind with no schema at all, for one test."""
+    with _new_database(request.param, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def _new_database(kind: str, directory: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'todo.db'}"
         return
     name = f"todo_test_{uuid.uuid4().hex[:12]}"
     _psql("postgres", f"CREATE DATABASE {name}")
-    url = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     try:
-        upgrade(url)
-        yield url
+        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     finally:
         _psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,28 +50,37 @@ class Service:
 
     By default it inherits the test environment with a development secret and does not migrate;
     ``clean=True`` starts it as a newcomer would: no configuration at all, migrating on start.
-    ``workers=None`` leaves the worker count to the environment (``WEB_CONCURRENCY``).
+    Standard error goes to the same log unless ``stderr_path`` is given; ``port_in_env`` passes
+    the port as ``PORT`` instead of ``--port``. ``workers=None`` leaves the worker count to the
+    environment (``WEB_CONCURRENCY``).
     """
 
     def __init__(self, env: dict[str, str], log_path: Path, workers: int | None = 1, *,
-                 cwd: Path = ROOT, clean: bool = False) -> None:
+                 cwd: Path = ROOT, clean: bool = False, args: Sequence[str] = (),
+                 stderr_path: Path | None = None, port_in_env: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("wb")
+        self._stderr = stderr_path.open("wb") if stderr_path else None
         if clean:
             environment = {k: v for k, v in os.environ.items() if k in _BASIC_ENV}
             environment |= {"PYTHONPATH": str(ROOT), **env}
-            args = ["--migrate"]
+            mode = ["--migrate"]
         else:
-            environment = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
+            environment = {k: v for k, v in os.environ.items()
+                           if not k.startswith(("PROMETHEUS_", "HTTP_")) and k != "PORT"}
             environment |= {"APP_ENV": "development", "BETTER_AUTH_SECRET": TEST_SECRET, **env}
-            args = ["--no-migrate"]
+            mode = ["--no-migrate"]
+        if port_in_env:
+            environment["PORT"] = str(self.port)
+        else:
+            mode += ["--port", str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", *args, "--port", str(self.port),
-             *([] if workers is None else ["--workers", str(workers)])],
-            cwd=cwd, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            [sys.executable, "-m", "app.cli", "serve", *mode,
+             *([] if workers is None else ["--workers", str(workers)]), *args],
+            cwd=cwd, env=environment, stdout=self._log,
+            stderr=self._stderr or subprocess.STDOUT, start_new_session=True,
         )
         try:
             wait_until(self._healthy, seconds=60, what=f"the service on port {self.port}")
@@ -83,6 +92,13 @@ class Service:
         if self.process.poll() is not None:
             raise AssertionError(f"the service exited:\n{self.log_path.read_text()}")
         return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+
+    def worker_pids(self) -> list[int]:
+        """The processes that serve requests: the service itself, or its worker processes."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        workers = [int(pid) for pid in children.read_text().split()
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        return workers or [self.process.pid]
 
     def log_lines(self) -> list[dict[str, Any]]:
         text = self.log_path.read_text()
@@ -99,6 +115,8 @@ class Service:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         self._log.close()
+        if self._stderr:
+            self._stderr.close()
         return self.log_path.read_text()
 
 
@@ -106,9 +124,10 @@ _BASIC_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
 
 
 @contextmanager
-def service(env: dict[str, str], log_path: Path, workers: int | None = 1, *, cwd: Path = ROOT,
-            clean: bool = False) -> Iterator[Service]:
-    running = Service(env, log_path, workers, cwd=cwd, clean=clean)
+def service(env: dict[str, str], log_path: Path, workers: int | None = 1, **options: Any
+            ) -> Iterator[Service]:
+    """A running ``Service`` (options as for it), stopped on leaving."""
+    running = Service(env, log_path, workers, **options)
     try:
         yield running
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 from alembic import context
 from sqlalchemy import text
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from persistence.database import Database
 from persistence.migrate import METADATA, include_object
-from persistence.urls import DEVELOPMENT_URL, parse_database_url
+from persistence.urls import development_url, parse_database_url
 
 target_metadata = METADATA
 MIGRATION_LOCK = 0x70D0A91  # any constant shared by every replica of this service
@@ -21,7 +22,8 @@ def _database_url() -> str:
     url = context.config.attributes.get("database_url") or context.config.get_main_option(
         "sqlalchemy.url"
     )
-    return str(url or os.environ.get("DATABASE_URL") or DEVELOPMENT_URL)
+    data_dir = Path(os.environ.get("TODO_API_DATA_DIR") or ".data")
+    return str(url or os.environ.get("DATABASE_URL") or development_url(data_dir))
 
 
 def _run(connection: Connection) -> None:
