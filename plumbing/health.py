@@ -5,12 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from persistence.database import Database
-from persistence.errors import DatabaseUnavailable, unavailable_reason
+from persistence.errors import (
+    CERTIFICATE_HOST_MISMATCH,
+    CERTIFICATE_UNTRUSTED,
+    UNREACHABLE,
+    DatabaseUnavailable,
+    unavailable_reason,
+)
 from persistence.migrate import schema_lag
 from plumbing.json import JSONResponse
 from plumbing.problems import RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["Health"])
+_UNREACHABLE_REASONS = {
+    UNREACHABLE: "the database cannot be reached",
+    CERTIFICATE_UNTRUSTED: "the database's certificate is not signed by a trusted CA: check "
+                           "sslrootcert in DATABASE_URL",
+    CERTIFICATE_HOST_MISMATCH: "the database's certificate names another host: check the host "
+                               "in DATABASE_URL (sslmode=verify-full checks it)",
+}
 
 
 @router.get("/health", operation_id="getHealth", summary="The process is alive")
@@ -28,7 +41,8 @@ async def ready(request: Request) -> Response:
         await database.ping()
         lag = None if at_head else await _schema_lag(database)
     except DatabaseUnavailable as error:
-        return _unavailable(unavailable_reason(error), "the database cannot be reached")
+        state = unavailable_reason(error)
+        return _unavailable(state, _UNREACHABLE_REASONS[state])
     if lag is not None:
         return _unavailable("not_migrated", lag)
     request.app.state.schema_at_head = True

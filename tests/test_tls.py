@@ -127,7 +127,10 @@ async def test_verify_full_refuses_a_certificate_no_trusted_ca_signed(migrated: 
     client = await open_app(migrated.url(sslmode="verify-full"))  # the system's CAs only
     ready = await client.get("/ready")
     assert ready.status_code == 503
-    assert ready.json() == {"status": "unavailable", "database": "certificate not trusted"}
+    assert ready.json() == {
+        "status": "unavailable", "database": "certificate not trusted",
+        "reason": "the database's certificate is not signed by a trusted CA: check sslrootcert "
+                  "in DATABASE_URL"}
     assert ready.headers["retry-after"] == "5"
     response = await client.get(tasks_url(ALICE), headers=auth(ALICE))
     assert_error(response, 503, "SERVICE_UNAVAILABLE")
@@ -153,8 +156,10 @@ async def test_verify_full_refuses_a_certificate_for_another_host_name(migrated:
                                          sslrootcert=migrated.ca.cert))
     ready = await client.get("/ready")
     assert ready.status_code == 503
-    assert ready.json() == {"status": "unavailable",
-                            "database": "certificate does not match the host name"}
+    assert ready.json() == {
+        "status": "unavailable", "database": "certificate does not match the host name",
+        "reason": "the database's certificate names another host: check the host in "
+                  "DATABASE_URL (sslmode=verify-full checks it)"}
 
 
 async def test_verify_ca_accepts_the_servers_ca_under_another_host_name(migrated: TlsCluster,
