@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(10, ge=1, le=100)
     graphql_max_aliases: int = Field(30, ge=0, le=1000)
     graphql_max_tokens: int = Field(2000, ge=10, le=100_000)
+    graphql_max_query_length: int = Field(32_768, ge=100, le=1024 * 1024)
+    graphql_max_selections: int = Field(1000, ge=1, le=100_000)
+    graphql_max_cost: int = Field(5000, ge=1, le=10_000_000)
+    graphql_max_list_fields: int = Field(10, ge=1, le=1000)
 
     @model_validator(mode="before")
     @classmethod

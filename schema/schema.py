@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.settings import Settings
+from schema.documents import CheckedDocuments, DocumentChecks
 from schema.errors import ErrorCodes
+from schema.limits import Limits
 from schema.operations import Mutation, Query
 from schema.scalars import SCALARS
-
-CACHED_DOCUMENTS = 256
-"""Distinct query texts whose parse and validation each process keeps (LRU, bounded)."""
 
 
 class TodoSchema(strawberry.Schema):
@@ -37,17 +27,6 @@ class TodoSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Log nothing here: ErrorCodes logs the unexpected errors and codes the others."""
-
-
-class DocumentCache(ParserCache):
-    """ParserCache that leaves syntax errors to Strawberry's own parse, which reports them."""
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        with suppress(GraphQLError):
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options)
-        yield
 
 
 def build_schema(extensions: list[Callable[[], SchemaExtension]] | None = None) -> TodoSchema:
@@ -58,23 +37,27 @@ def build_schema(extensions: list[Callable[[], SchemaExtension]] | None = None) 
 def schema_for(settings: Settings) -> TodoSchema:
     """The schema with the abuse limits and introspection switch of ``settings``.
 
-    The limit rules are built once, not per request, so that a query seen before skips both
-    parsing and validation (the caches key on the document and the rule classes).
+    The checks are built once, not per request, so that a query seen before skips parsing,
+    and validation too.
     """
-    rules = [
-        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
-    ]
+    rules: tuple[type[ASTValidationRule], ...] = ()
     if not settings.introspection_enabled:
-        rules.append(NoSchemaIntrospectionCustomRule)
+        rules = (NoSchemaIntrospectionCustomRule,)
+    checks = DocumentChecks(limits=limits_of(settings), rules=rules,
+                            hide_suggestions=not settings.introspection_enabled)
     extensions: list[Callable[[], Any]] = [
-        ErrorCodes,
+        partial(ErrorCodes, hide_suggestions=checks.hide_suggestions),
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-        partial(AddValidationRules, rules),
-        partial(DocumentCache, maxsize=CACHED_DOCUMENTS),
-        partial(ValidationCache, maxsize=CACHED_DOCUMENTS),
+        partial(CheckedDocuments, checks),
     ]
     return build_schema(extensions)
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The document limits ``settings`` sets."""
+    return Limits(depth=settings.graphql_max_depth, aliases=settings.graphql_max_aliases,
+                  selections=settings.graphql_max_selections, cost=settings.graphql_max_cost,
+                  list_fields=settings.graphql_max_list_fields)
 
 
 schema = build_schema()
