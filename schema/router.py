@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from fastapi import Request, Response
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from strawberry import UNSET
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from app.devpages import OfflineGraphQLRouter
 from app.json import JSONResponse
 from app.settings import Settings
 from app.tokens import demo_token
 from schema.context import GraphQLContext, graphql_context
-from schema.errors import http_error_response
+from schema.errors import http_error_response, with_codes
 from schema.schema import schema_for
 
 EXAMPLE_QUERY = """\
@@ -40,7 +43,8 @@ query {
 """
 
 
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+NOT_AN_OBJECT = 'The request body must be a JSON object such as {"query": "{ me { id } }"}'
 
 
 class GraphQLRoute(APIRoute):
@@ -62,6 +66,7 @@ class GraphQLRouter(OfflineGraphQLRouter):
     """POST /graphql runs operations for the authenticated caller; GET serves GraphiQL."""
 
     def __init__(self, settings: Settings) -> None:
+        self.max_query_length = settings.graphql_max_query_length
         super().__init__(
             schema_for(settings),
             prefix="/graphql",
@@ -84,6 +89,29 @@ class GraphQLRouter(OfflineGraphQLRouter):
             return JSONResponse({"errors": [{"message": error.reason,
                                              "extensions": {"code": code}}]},
                                 status_code=error.status_code)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The body as a JSON object; anything else (an array, a string, null…) is a 400."""
+        value = orjson.loads(data)  # strict: no NaN, no lone surrogates, bounded nesting
+        if not isinstance(value, dict):
+            raise HTTPException(400, NOT_AN_OBJECT)
+        return value
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        """The operation sent; a query text longer than the setting allows is a 413."""
+        data = await super().parse_http_body(request)
+        assert isinstance(data, GraphQLRequestData)  # lists are refused by decode_json
+        if data.query is not None and len(data.query) > self.max_query_length:
+            raise HTTPException(413, f"The query is longer than {self.max_query_length} "
+                                     "characters")
+        return data
+
+    async def process_result(self, request: Any, result: ExecutionResult
+                             ) -> GraphQLHTTPResponse:
+        """The response body, every error in it with an ``extensions.code``."""
+        if result.errors:
+            result.errors = with_codes(result.errors)
+        return await super().process_result(request, result)
 
     async def context(self, request: Request) -> GraphQLContext | None:
         """The authenticated context; none for the GraphiQL page, which runs no operation."""
