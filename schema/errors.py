@@ -77,8 +77,7 @@ def with_codes(errors: list[GraphQLError]) -> list[GraphQLError]:
 
 
 def _unexpected(error: GraphQLError) -> GraphQLError:
-    original = error.original_error
-    body = error_body(report_problem(original if isinstance(original, Exception) else error))
+    body = error_body(report_problem(error.original_error or error))
     return _with(error, body["message"], body["extensions"])
 
 

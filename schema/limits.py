@@ -98,31 +98,35 @@ def check_limits(schema: GraphQLSchema, document: DocumentNode, limits: Limits,
 
 def _measure_errors(measurer: _Measurer, limits: Limits) -> Iterator[GraphQLError]:
     operations = [(op, measurer.operation(op)) for op in measurer.operations]
-    for name, _, node in _first_over(operations, "depth", limits.depth):
+    if over := _first_over(operations, "depth", limits.depth):
+        name, _, node = over
         yield GraphQLError(f"'{name}' exceeds maximum operation depth of {limits.depth}", node)
-    for name, measure, node in _first_over(operations, "cost", limits.cost):
-        yield GraphQLError(f"'{name}' may return {_count(measure.cost)} nodes (each list counts "
-                           f"its first, multiplied through nesting). Allowed: {limits.cost}", node)
-    for name, measure, node in _first_over(operations, "list_fields", limits.list_fields):
-        yield GraphQLError(f"'{name}' selects {_count(measure.list_fields)} lists. "
+    if over := _first_over(operations, "cost", limits.cost):
+        name, cost, node = over
+        yield GraphQLError(f"'{name}' may return {_count(cost)} nodes (each list counts its "
+                           f"first, multiplied through nesting). Allowed: {limits.cost}", node)
+    if over := _first_over(operations, "list_fields", limits.list_fields):
+        name, lists, node = over
+        yield GraphQLError(f"'{name}' selects {_count(lists)} lists. "
                            f"Allowed: {limits.list_fields}", node)
-    documents = [measure for _, measure in operations] + measurer.unused_measures()
-    aliases = min(sum(m.aliases for m in documents), CEILING)
+    counted = [measure for _, measure in operations] + measurer.unused_measures()
+    aliases = min(sum(m.aliases for m in counted), CEILING)
     if aliases > limits.aliases:
         yield GraphQLError(f"{_count(aliases)} aliases found. Allowed: {limits.aliases}")
-    selections = min(sum(m.selections for m in documents), CEILING)
+    selections = min(sum(m.selections for m in counted), CEILING)
     if selections > limits.selections:
         yield GraphQLError(f"{_count(selections)} selections found once fragments are "
                            f"expanded. Allowed: {limits.selections}")
 
 
 def _first_over(operations: list[tuple[OperationDefinitionNode, Measure]], attribute: str,
-                limit: int) -> Iterator[tuple[str, Measure, OperationDefinitionNode]]:
-    """The first operation whose ``attribute`` is over ``limit``, if any."""
+                limit: int) -> tuple[str, int, OperationDefinitionNode] | None:
+    """The first operation whose ``attribute`` is over ``limit``: its name and that amount."""
     for operation, measure in operations:
-        if getattr(measure, attribute) > limit:
-            yield (operation.name.value if operation.name else "anonymous"), measure, operation
-            return
+        amount: int = getattr(measure, attribute)
+        if amount > limit:
+            return (operation.name.value if operation.name else "anonymous"), amount, operation
+    return None
 
 
 def _count(value: int) -> str:
