@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -92,6 +93,7 @@ def count_calls() -> Iterator[list[int]]:
     """How many Python functions (interpreted or built in) this thread calls in the block.
 
     The work a request does, counted instead of timed: it does not depend on the machine.
+    The garbage collector waits meanwhile, so that finalizers of earlier objects don't count.
     """
     calls = [0]
 
@@ -99,9 +101,12 @@ def count_calls() -> Iterator[list[int]]:
         if event in ("call", "c_call"):
             calls[0] += 1
 
-    previous = sys.getprofile()
+    previous, collecting = sys.getprofile(), gc.isenabled()
+    gc.disable()
     sys.setprofile(profile)
     try:
         yield calls
     finally:
         sys.setprofile(previous)
+        if collecting:
+            gc.enable()

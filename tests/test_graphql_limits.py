@@ -1,9 +1,10 @@
 """GraphQL document limits, through HTTP on both databases: what is refused, and at what cost.
 
-Work is counted, never timed: the Python calls one request makes (``count_calls``). Each family
-of hostile documents below would cost graphql-core or Strawberry's own limiters work that grows
-exponentially or quadratically with the document; here the work per character stays the same
-however large the document grows, and nothing reaches the database.
+Work is counted, never timed: the Python calls one request makes (``count_calls``). The hostile
+families below include fragments that expand exponentially (which Strawberry's own limiters
+walked in full) and fields or fragments that graphql-core's OverlappingFieldsCanBeMerged compares
+pairwise (quadratic); here the work per character of the document stays the same however large
+it grows, and nothing reaches the database.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ async def test_work_per_character_stays_the_same_as_documents_grow(serve: Serve,
     assert max(per_character) <= 1.2 * min(per_character), list(zip(sizes, works, strict=True))
 
 
-async def test_graphql_core_alone_is_quadratic_in_fields_sharing_a_key():
+def test_graphql_core_alone_is_quadratic_in_fields_sharing_a_key():
     # Why the fields-per-key limit exists: OverlappingFieldsCanBeMerged compares every pair.
     graphql_schema = exported_schema._schema
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.graphql_support import gql
@@ -63,6 +63,19 @@ def assert_result_or_coded_errors(response: httpx.Response) -> set[str]:
     codes = {error["extensions"]["code"] for error in body.get("errors", [])}
     assert codes <= DOCUMENTED_CODES, body
     return codes
+
+
+@pytest.mark.parametrize("content", [
+    b'"x"', b"null", b"1", b"[]", b"[" * 100_000 + b"]" * 100_000, b'{"query": NaN}',
+    b'{"query": "\\ud800"}', b'{"query": "{ me { id } }"} []',
+])
+async def test_a_body_that_is_not_a_json_object_is_a_400(client: httpx.AsyncClient,
+                                                         content: bytes):
+    response = await client.post("/graphql", content=content, headers={
+        **auth(ALICE), "Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    [only] = response.json()["errors"]
+    assert only["extensions"] == {"code": "BAD_REQUEST"}
 
 
 @FIXTURES_ACROSS_EXAMPLES
@@ -134,6 +147,17 @@ async def some_tasks(client: httpx.AsyncClient) -> None:
 
 @FIXTURES_ACROSS_EXAMPLES
 @given(cursor_and_field=cursors())
+@example(cursor_and_field=(_b64(b'["title","a\\u0000b","00000000-0000-0000-0000-000000000000"]'),
+                           "TITLE"))
+@example(cursor_and_field=(_b64(b'["priority",2147483648,"00000000-0000-0000-0000-000000000000"]'),
+                           "PRIORITY"))
+@example(cursor_and_field=(_b64(b'["status",18446744073709551615,"0"]'), "STATUS"))
+@example(cursor_and_field=(_b64(b'["created_at","0001-01-01T00:00:00+01:00",'
+                                 b'"00000000-0000-0000-0000-000000000000"]'), "CREATED_AT"))
+@example(cursor_and_field=(_b64(b'["due_date","2030-02-30","00000000-0000-0000-0000-0000"]'),
+                           "DUE_DATE"))
+@example(cursor_and_field=(_b64(b'["created_at","2030-01-01",7]'), "CREATED_AT"))
+@example(cursor_and_field=(_b64(b'{"created_at":1,"b":2,"c":3}'), "CREATED_AT"))
 async def test_any_cursor_is_a_page_or_a_validation_error(
         client: httpx.AsyncClient, some_tasks: None, cursor_and_field: tuple[str, str]):
     cursor, field = cursor_and_field
@@ -153,20 +177,28 @@ def _instant(text: str) -> datetime | None:
 
 @FIXTURES_ACROSS_EXAMPLES
 @given(text=DATE_TIMES)
+@example(text="0001-01-01T00:00:00+01:00")
+@example(text="9999-12-31T23:59:59-01:00")
+@example(text="0001-01-01T00:00:00-23:59")
+@example(text="9999-12-31T23:59:59.999999+23:59")
 async def test_any_date_time_filters_or_is_a_validation_error(client: httpx.AsyncClient,
                                                               text: str):
-    response = await gql(client, ALICE, FILTERED, d=text)
-    codes = assert_result_or_coded_errors(response)
-    if _instant(text) is None:
-        assert codes == {"GRAPHQL_VALIDATION_FAILED"}
-    else:
-        assert codes == set(), response.text
-    literal = FILTERED.replace("$d", json.dumps(text)).replace("($d: DateTime)", "")
-    assert_result_or_coded_errors(await gql(client, ALICE, literal))
+    literal = FILTERED.replace("($d: DateTime)", "").replace("$d", json.dumps(text))
+    for response in (await gql(client, ALICE, FILTERED, d=text),
+                     await gql(client, ALICE, literal)):
+        codes = assert_result_or_coded_errors(response)
+        if _instant(text) is None:
+            assert codes == {"GRAPHQL_VALIDATION_FAILED"}, response.text
+        else:
+            assert codes == set(), response.text
 
 
 @FIXTURES_ACROSS_EXAMPLES
 @given(text=DATE_TIMES)
+@example(text="0001-01-01T00:00:00+01:00")
+@example(text="9999-12-31T23:59:59-01:00")
+@example(text="0001-01-01T00:00:00-23:59")
+@example(text="9999-12-31T23:59:59.999999+23:59")
 async def test_any_due_date_is_stored_as_that_instant_or_is_a_validation_error(
         client: httpx.AsyncClient, text: str):
     response = await gql(client, ALICE, CREATE, d=text)
