@@ -23,7 +23,7 @@ CACHED_DOCUMENTS = 256
 CACHED_QUERY_LENGTH = 4096
 """Longer query texts are parsed and validated on every request, never kept."""
 CACHED_TOTAL_LENGTH = 256 * 1024
-"""Characters of query text kept in all (a parsed document takes about 50 bytes per one)."""
+"""Characters of query text kept in all (parsed, each takes about 50 bytes of memory)."""
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 """The rules Strawberry adds to graphql-core's for its own types, as its validation does."""
 
