@@ -27,8 +27,9 @@ from plumbing.ratelimit import RateLimiter
 from rest_compat import envelope_routes, task_routes
 from rest_compat.error_formats import DetailFormat
 from rest_compat.openapi import TAGS, install_openapi
+from schema.limits import Limits
 from schema.router import EXAMPLE_QUERY, GraphQLEndpoint
-from schema.schema import Limits, schema_for
+from schema.schema import schema_for
 
 _FALLBACK_ERRORS = DetailFormat(validation_status=400)
 CORS_MAX_AGE_SECONDS = 600
@@ -68,12 +69,14 @@ def build_services(settings: Settings) -> Services:
 
 def graphql_endpoint(settings: Settings) -> GraphQLEndpoint:
     """/graphql with the limits of ``settings``, and GraphiQL where it is enabled."""
-    limits = Limits(max_depth=settings.graphql_max_depth, max_aliases=settings.graphql_max_aliases,
-                    max_tokens=settings.graphql_max_tokens,
-                    introspection=settings.introspection_enabled)
+    limits = Limits(depth=settings.graphql_max_depth, aliases=settings.graphql_max_aliases,
+                    selections=settings.graphql_max_selections, cost=settings.graphql_max_cost,
+                    list_fields=settings.graphql_max_list_fields)
+    schema = schema_for(limits, max_tokens=settings.graphql_max_tokens,
+                        introspection=settings.introspection_enabled)
     graphiql = graphiql_page(example_query=EXAMPLE_QUERY, demo_token=lambda: demo_token(settings))
-    return GraphQLEndpoint(schema_for(limits),
-                           graphiql=graphiql if settings.graphiql_enabled else None)
+    return GraphQLEndpoint(schema, graphiql=graphiql if settings.graphiql_enabled else None,
+                           max_query_length=settings.graphql_max_query_length)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(10, ge=1, le=100)
     graphql_max_aliases: int = Field(30, ge=0, le=1000)
     graphql_max_tokens: int = Field(2000, ge=10, le=100_000)
+    graphql_max_query_length: int = Field(32_768, ge=100, le=1024 * 1024)
+    graphql_max_selections: int = Field(1000, ge=1, le=100_000)
+    graphql_max_cost: int = Field(5000, ge=1, le=10_000_000)
+    graphql_max_list_fields: int = Field(10, ge=1, le=1000)
 
     http_max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
     http_max_headers: int = Field(100, ge=10, le=10_000)

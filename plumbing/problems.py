@@ -18,7 +18,7 @@ logger = logging.getLogger("todo_api")
 audit = logging.getLogger("todo_api.audit")
 FORBIDDEN_REASON = "user_mismatch"
 RETRY_AFTER_SECONDS = "5"
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for the log line of a request nobody waits for
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from resolvers.domain import SortField, SortKey, Task, TaskOrdering, sort_value
+from resolvers.domain import RANKED_FIELDS, SortField, SortKey, Task, TaskOrdering, sort_value
 from resolvers.errors import ValidationFailed
 
 
@@ -25,23 +24,29 @@ def encode_cursor(task: Task, ordering: TaskOrdering) -> str:
 def decode_cursor(cursor: str, ordering: TaskOrdering) -> SortKey:
     """The position ``cursor`` names; ValidationFailed unless it is ours for ``ordering``."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        field, value, task_id = orjson.loads(raw)
-        if field != ordering.field.value:
-            raise ValueError("cursor from another ordering")
-        return SortKey(value=_sort_value(SortField(field), value), id=uuid.UUID(task_id))
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise ValidationFailed.single("after", "is not a valid cursor for this ordering") from None
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        match orjson.loads(raw):
+            case [str(field), value, str(task_id)] if field == ordering.field.value:
+                return SortKey(value=_sort_value(ordering.field, value), id=uuid.UUID(task_id))
+    except (ValueError, OverflowError):  # also binascii.Error and orjson.JSONDecodeError
+        pass
+    raise ValidationFailed.single("after", "is not a valid cursor for this ordering")
 
 
 def _sort_value(field: SortField, value: Any) -> Any:
-    if value is None:
-        if field is not SortField.DUE_DATE:
-            raise ValueError("missing sort value")
-        return None
+    """The sort value a cursor holds, as the statement binds it; ValueError if it cannot be."""
     if field in (SortField.CREATED_AT, SortField.UPDATED_AT, SortField.DUE_DATE):
-        return datetime.fromisoformat(value)
-    expected = str if field is SortField.TITLE else int
-    if not isinstance(value, expected) or isinstance(value, bool):
-        raise ValueError("sort value of the wrong type")
+        if value is None and field is SortField.DUE_DATE:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("not a date-time")
+        moment = datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if field is SortField.TITLE:
+        if not isinstance(value, str) or "\x00" in value:
+            raise ValueError("not a title")
+        return value
+    ranks = len(RANKED_FIELDS[field])
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < ranks:
+        raise ValueError("not a rank")
     return value

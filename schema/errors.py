@@ -60,18 +60,39 @@ class GraphQLErrorFormat:
 class ErrorCodes(SchemaExtension):
     """Give each error its code; mask anything that is not a domain or request error."""
 
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        self.hide_suggestions = hide_suggestions
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
             parsed = self.execution_context.graphql_document is not None
-            result.errors = [_coded(e, parsed=parsed) for e in result.errors]
+            result.errors = [_coded(e, parsed=parsed, hide_suggestions=self.hide_suggestions)
+                             for e in result.errors]
 
 
-def _coded(error: GraphQLError, *, parsed: bool) -> GraphQLError:
+def with_codes(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """``errors``, each with a code: one that has none failed unexpectedly, and is masked.
+
+    Errors reach a response without passing through ErrorCodes when an exception escapes
+    the operation (Strawberry then answers it as an error of its own).
+    """
+    return [e if (e.extensions or {}).get("code") else _unexpected(e) for e in errors]
+
+
+def _unexpected(error: GraphQLError) -> GraphQLError:
+    body = error_body(report_problem(error.original_error or error))
+    return _with(error, body["message"], body["extensions"])
+
+
+def _coded(error: GraphQLError, *, parsed: bool, hide_suggestions: bool) -> GraphQLError:
     if error.path is None:  # the document or its variables; graphql-core wrote the message
         code = "GRAPHQL_VALIDATION_FAILED" if parsed else "GRAPHQL_PARSE_FAILED"
-        return _with(error, error.message, {"code": code})
+        message = error.message
+        if hide_suggestions:  # they would reveal the schema's names
+            message = message.split(" Did you mean ", 1)[0]
+        return _with(error, message, {"code": code})
     body = error_body(report_problem(error.original_error or error))
     return _with(error, body["message"], body["extensions"])
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import Request, Response
 from fastapi.routing import APIWebSocketRoute
 from starlette.exceptions import HTTPException
 from strawberry import UNSET
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
 
 from plumbing.errors import guarded_route
-from schema.errors import GraphQLErrorFormat
+from schema.errors import GraphQLErrorFormat, with_codes
 from schema.info import GraphQLContext, graphql_context
 
 EXAMPLE_QUERY = """\
@@ -40,12 +43,15 @@ query {
 
 GraphiQLPage = Callable[[], Response]
 """Renders the GraphiQL page (its assets and security headers are the application's)."""
+NOT_AN_OBJECT = 'The request body must be a JSON object such as {"query": "{ me { id } }"}'
 
 
 class GraphQLEndpoint(GraphQLRouter[GraphQLContext, None]):
     """POST /graphql runs operations for the authenticated caller; GET serves GraphiQL."""
 
-    def __init__(self, schema: BaseSchema, *, graphiql: GraphiQLPage | None) -> None:
+    def __init__(self, schema: BaseSchema, *, graphiql: GraphiQLPage | None,
+                 max_query_length: int) -> None:
+        self.max_query_length = max_query_length
         super().__init__(
             schema,
             prefix="/graphql",
@@ -69,6 +75,29 @@ class GraphQLEndpoint(GraphQLRouter[GraphQLContext, None]):
             return await super().run(request, context, root_value)
         except StrawberryHTTPException as error:
             raise HTTPException(error.status_code, error.reason) from None
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The body as a JSON object; anything else (an array, a string, null…) is a 400."""
+        value = orjson.loads(data)  # strict: no NaN, no lone surrogates, bounded nesting
+        if not isinstance(value, dict):
+            raise StrawberryHTTPException(400, NOT_AN_OBJECT)
+        return value
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        """The operation sent; a query text longer than the setting allows is a 413."""
+        data = await super().parse_http_body(request)
+        assert isinstance(data, GraphQLRequestData)  # lists are refused by decode_json
+        if data.query is not None and len(data.query) > self.max_query_length:
+            raise StrawberryHTTPException(
+                413, f"The query is longer than {self.max_query_length} characters")
+        return data
+
+    async def process_result(self, request: Any, result: ExecutionResult
+                             ) -> GraphQLHTTPResponse:
+        """The response body, every error in it with an ``extensions.code``."""
+        if result.errors:
+            result.errors = with_codes(result.errors)
+        return await super().process_result(request, result)
 
     async def context(self, request: Request) -> GraphQLContext | None:
         """The authenticated context; none for the GraphiQL page, which runs no operation."""

@@ -22,7 +22,12 @@ def parse_datetime(value: object) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError("not an ISO 8601 date-time such as 2030-01-31T17:00:00Z") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        raise ValueError("outside the years 1 to 9999 once converted to UTC") from None
 
 
 DateTime = strawberry.scalar(

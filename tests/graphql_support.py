@@ -1,18 +1,23 @@
-"""Helpers for GraphQL tests: POST an operation, count SQL statements, spell tasks like REST."""
+"""GraphQL test helpers: POST an operation, count SQL statements and calls, spell tasks as REST."""
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from app.factory import create_app
+from app.settings import Settings
 from tests.support import auth
 
+Served = tuple[FastAPI, httpx.AsyncClient]
 TASK_FIELDS = ("id title description completed completedAt status priority dueDate createdAt "
                "updatedAt version")
 
@@ -69,3 +74,39 @@ def count_statements(app: FastAPI) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
+async def serving(settings: Settings, **changes: object) -> AsyncIterator[Served]:
+    """An app built from ``settings`` with ``changes``, and an HTTP client of it."""
+    app = create_app(settings.model_copy(update=changes))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield app, client
+    finally:
+        await app.state.services.db.dispose()
+
+
+@contextmanager
+def count_calls() -> Iterator[list[int]]:
+    """How many Python functions (interpreted or built in) this thread calls in the block.
+
+    The work a request does, counted instead of timed: it does not depend on the machine.
+    The garbage collector waits meanwhile, so that finalizers of earlier objects don't count.
+    """
+    calls = [0]
+
+    def profile(_frame: Any, event: str, _arg: Any) -> None:
+        if event in ("call", "c_call"):
+            calls[0] += 1
+
+    previous, collecting = sys.getprofile(), gc.isenabled()
+    gc.disable()
+    sys.setprofile(profile)
+    try:
+        yield calls
+    finally:
+        sys.setprofile(previous)
+        if collecting:
+            gc.enable()
