@@ -307,6 +307,8 @@ async def test_403_comes_before_404_and_400(client: httpx.AsyncClient):
         await client.get(tasks_url(BOB, "not-a-uuid"), headers=auth(ALICE)),
         await client.post(tasks_url(BOB), content=b"{bad", headers=auth(ALICE)),
         await client.get(tasks_url(BOB) + "?limit=0", headers=auth(ALICE)),
+        await client.get(tasks_url("u" * 256) + "?limit=0", headers=auth(ALICE)),
+        await client.get(tasks_url("u" * 256, "not-a-uuid"), headers=auth(ALICE)),
     ):
         assert_error(response, 403, "FORBIDDEN")
 

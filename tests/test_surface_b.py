@@ -225,6 +225,7 @@ async def test_403_comes_before_404_and_422(client: httpx.AsyncClient):
         await client.get(b_url(BOB, "not-a-uuid"), headers=auth(ALICE)),
         await client.post(b_url(BOB), content=b"{bad", headers=auth(ALICE)),
         await client.get(b_url(BOB) + "?limit=0", headers=auth(ALICE)),
+        await client.get(b_url("u" * 256, "not-a-uuid"), headers=auth(ALICE)),
     ):
         assert_envelope_error(response, 403, "FORBIDDEN")
 
