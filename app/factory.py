@@ -99,9 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
-    if settings.cors_origins:
+    if settings.allowed_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+            CORSMiddleware, allow_origins=settings.allowed_origins, allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
             expose_headers=EXPOSED_HEADERS, max_age=CORS_MAX_AGE_SECONDS,
