@@ -21,7 +21,7 @@ from plumbing import health, metrics
 from plumbing.dependencies import Services
 from plumbing.errors import format_of, render_problem
 from plumbing.logs import configure_logging
-from plumbing.middleware import BodyLimitMiddleware, RequestMiddleware
+from plumbing.middleware import BodyLimitMiddleware, HeadMiddleware, RequestMiddleware
 from plumbing.problems import problem_for
 from plumbing.ratelimit import RateLimiter
 from rest_compat import envelope_routes, task_routes
@@ -102,14 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
-    if settings.cors_origins:
+    if settings.allowed_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+            CORSMiddleware, allow_origins=settings.allowed_origins, allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
             expose_headers=EXPOSED_HEADERS, max_age=CORS_MAX_AGE_SECONDS,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadMiddleware)  # inside RequestMiddleware, whose log line says HEAD
     app.add_middleware(RequestMiddleware)  # added last: outermost, so it sees every response
     app.add_exception_handler(HTTPException, _http_error)
     app.include_router(health.router)
@@ -135,5 +136,8 @@ async def _http_error(request: Request, error: Exception) -> Response:
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (Starlette's 405 names only one route's)."""
     routes = request.app.router.routes
-    return ", ".join(method for method in HTTP_METHODS if any(
-        route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes))
+    allowed = {method for method in HTTP_METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)}
+    if "GET" in allowed:
+        allowed.add("HEAD")  # answered by HeadMiddleware
+    return ", ".join(method for method in HTTP_METHODS if method in allowed)

@@ -23,6 +23,7 @@ from plumbing.ratelimit import parse_limit, storage_uri
 MIN_SECRET_LENGTH = 32
 DEV_SECRET_FILE_NAME = "dev-secret"  # noqa: S105 (a file name, not a secret)
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+DEVELOPMENT_ORIGINS = ("http://localhost:3000",)  # the Next.js dev server
 
 
 class ConfigError(ValueError):
@@ -104,6 +105,13 @@ class Settings(BaseSettings):
     def introspection_enabled(self) -> bool:
         enabled = self.graphql_introspection
         return enabled if enabled is not None else not self.is_production
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """CORS_ORIGINS; when it is unset in development, the Next.js dev server's origin."""
+        if self.cors_origins or self.is_production:
+            return list(self.cors_origins)
+        return list(DEVELOPMENT_ORIGINS)
 
     @property
     def issuer(self) -> str | None:

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids, trailing slashes, security headers, the request log line."""
+"""Pure ASGI middleware: request ids, trailing slashes, security headers, the request log line,
+HEAD requests, body limits."""
 
 from __future__ import annotations
 
@@ -94,6 +95,36 @@ def _log_request(scope: Scope, status: int, seconds: float, request_id: str) -> 
             "user_id": state.get("user_id"),
         },
     )
+
+
+class HeadMiddleware:
+    """HEAD, wherever GET is served: the GET's status and headers (Content-Length too), no body.
+
+    The request runs as a GET on a copy of the scope; the server keeps its own scope, which
+    still says HEAD, so it sends no body either.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        as_get = {**scope, "method": "GET"}
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        try:
+            await self.app(as_get, receive, without_body)
+        finally:
+            if "route" in as_get:  # for the request's log line and metrics
+                scope["route"] = as_get["route"]
 
 
 class BodyLimitMiddleware:

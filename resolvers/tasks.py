@@ -34,7 +34,7 @@ from resolvers.inputs import (
 )
 from resolvers.pagination import decode_cursor, encode_cursor
 
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 1_000
 Versions = Collection[int] | None
 """The versions a client accepts (If-Match / expectedVersion); None accepts any."""
 

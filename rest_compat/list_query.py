@@ -6,7 +6,8 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.datastructures import URL
 
 from resolvers.domain import (
     MAX_SEARCH_LENGTH,
@@ -17,8 +18,8 @@ from resolvers.domain import (
     TaskStatus,
 )
 from resolvers.errors import ValidationFailed
-from resolvers.inputs import NO_NUL, DueDate
-from resolvers.tasks import TaskPage, TaskQuery
+from resolvers.inputs import NO_NUL, DueDate, check_text
+from resolvers.tasks import MAX_PAGE_SIZE, TaskPage, TaskQuery
 
 MAX_OFFSET = 1_000_000_000
 SORT_ALIASES = {"created": SortField.CREATED_AT}
@@ -57,9 +58,17 @@ class TaskListQuery(BaseModel):
     sort: Literal["created_at", "created", "updated_at", "title", "due_date", "priority",
                   "status"] = "created_at"
     order: Literal["asc", "desc"] = "desc"
-    limit: int = Field(100, ge=1, le=500)
+    limit: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE,
+                       description="Tasks per page; the default is the most, so one call "
+                                   "returns every task of a user with up to that many")
     offset: int | None = Field(None, ge=0, le=MAX_OFFSET, description="Not with page")
     page: int | None = Field(None, ge=1, le=MAX_OFFSET, description="Not with offset")
+
+    @field_validator("q", "search")
+    @classmethod
+    def _storable_text(cls, value: str | None) -> str | None:
+        """Checked here, not by the resolver, so that an error names the parameter sent."""
+        return None if value is None else check_text(value, max_length=MAX_SEARCH_LENGTH)
 
     def to_query(self) -> TaskQuery:
         if self.offset is not None and self.page is not None:
@@ -83,12 +92,31 @@ class TaskListQuery(BaseModel):
 
 
 def list_headers(request: Request, params: TaskListQuery, page: TaskPage) -> dict[str, str]:
-    """X-Total-Count, and a Link to the next page when there is one."""
+    """X-Total-Count, and a Link to the first, previous, next and last pages where they exist."""
     headers = {"X-Total-Count": str(page.total)}
-    if page.has_more:
-        if params.page is not None:
-            url = request.url.include_query_params(page=params.page + 1)
-        else:
-            url = request.url.include_query_params(offset=(params.offset or 0) + params.limit)
-        headers["Link"] = f'<{url}>; rel="next"'
+    links = [f'<{url}>; rel="{rel}"' for rel, url in _page_links(request, params, page)]
+    if links:
+        headers["Link"] = ", ".join(links)
     return headers
+
+
+def _page_links(request: Request, params: TaskListQuery, page: TaskPage
+                ) -> list[tuple[str, URL]]:
+    """(rel, url) of the neighbouring pages, counted in ``page=`` or ``offset=`` as the client did.
+
+    first and prev exist past the first page, next and last while there is more; last is the
+    page that following next arrives at.
+    """
+    limit = params.limit
+    if params.page is not None:
+        number = params.page
+        pages = {"first": 1, "prev": number - 1} if number > 1 else {}
+        if page.has_more:
+            pages |= {"next": number + 1, "last": max(-(-page.total // limit), number + 1)}
+        return [(rel, request.url.include_query_params(page=n)) for rel, n in pages.items()]
+    offset = params.offset or 0
+    offsets = {"first": 0, "prev": max(offset - limit, 0)} if offset > 0 else {}
+    if page.has_more:
+        remaining_pages = max((page.total - offset - 1) // limit, 1)
+        offsets |= {"next": offset + limit, "last": offset + remaining_pages * limit}
+    return [(rel, request.url.include_query_params(offset=n)) for rel, n in offsets.items()]

@@ -21,6 +21,7 @@ from plumbing.problems import (
 )
 from resolvers.errors import Forbidden, StaleVersion, TaskNotFound, ValidationFailed
 from resolvers.inputs import publish_title_rule
+from resolvers.tasks import MAX_PAGE_SIZE
 
 BEARER = HTTPBearer(
     scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False,
@@ -39,9 +40,10 @@ TAGS: list[dict[str, Any]] = [
         "is the user's Better Auth id (`session.user.id`) and must be the token's user (any "
         "other id is 403). Tasks are plain JSON objects. Every answer with one task carries an "
         "`ETag`; send it back as `If-Match` to change or delete the task only if nobody else "
-        "changed it in between (412 otherwise). The list filters, sorts and pages (`limit` "
-        "with `offset` or `page`), and says how many tasks match in `X-Total-Count` and where "
-        "the next page is in `Link`. Validation errors are 400.")},
+        "changed it in between (412 otherwise). The list filters and sorts, and returns up to "
+        f"{MAX_PAGE_SIZE:,} tasks at once (`limit`, by default {MAX_PAGE_SIZE:,}, with `offset` "
+        "or `page` for the rest); it says how many tasks match in `X-Total-Count` and where the "
+        "other pages are in `Link`. Validation errors are 400.")},
     {"name": TASKS_FROM_TOKEN, "description": (
         "The same operations, parameters and task objects as **Tasks**, at `/api/tasks`: for "
         "clients that would rather not put the user's id in the URL. The user is always the one "
@@ -94,7 +96,8 @@ HEADERS: dict[str, dict[str, Any]] = {
                  "schema": {"type": "string"}},
     "X-Total-Count": {"description": "How many tasks match, over all pages", "required": True,
                       "schema": {"type": "integer"}},
-    "Link": {"description": 'The next page, as `<url>; rel="next"`, when there is one',
+    "Link": {"description": 'The first, previous, next and last pages where they exist, as '
+                            '`<url>; rel="next", <url>; rel="last"`',
              "required": False, "schema": {"type": "string"}},
 }
 

@@ -11,7 +11,10 @@ from resolvers import tasks
 from resolvers.context import Context
 from resolvers.domain import MAX_USER_ID_LENGTH
 
-UserId = Annotated[str, Path(max_length=MAX_USER_ID_LENGTH, description="The caller's user id")]
+# The length is published, not checked: a longer id is not the caller's, so it is a 403 like any
+# other user's id, never a 400 that a path naming someone else would not get.
+UserId = Annotated[str, Path(description="The caller's user id",
+                             json_schema_extra={"maxLength": MAX_USER_ID_LENGTH})]
 
 
 async def own_context(

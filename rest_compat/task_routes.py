@@ -119,7 +119,7 @@ def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: Context
 
 primary_router = task_router(
     prefix="/api/{user_id}/tasks", tag=TASKS, errors=DetailFormat(validation_status=400),
-    context=own_context, owner_errors=(403, 400))
+    context=own_context, owner_errors=(403,))
 token_router = task_router(
     prefix="/api/tasks", tag=TASKS_FROM_TOKEN, id_suffix="FromToken",
     errors=DetailFormat(validation_status=422), context=request_context)

@@ -195,11 +195,45 @@ async def test_preflight_from_other_origin_is_refused(sqlite_url: str):
     assert "access-control-allow-origin" not in response.headers
 
 
-async def test_no_origin_is_allowed_by_default(sqlite_url: str):
+async def test_no_other_origin_is_allowed_by_default(sqlite_url: str):
     async with serving(make_settings(sqlite_url)) as client:
         response = await client.get(tasks_url(ALICE), headers=auth(ALICE) | {
             "Origin": "https://app.example.com"})
     assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+
+
+NEXT_DEV = "http://localhost:3000"
+PREFLIGHT = {"Origin": NEXT_DEV, "Access-Control-Request-Method": "PUT",
+             "Access-Control-Request-Headers": "authorization, content-type, if-match"}
+
+
+async def test_development_allows_the_nextjs_dev_server_when_no_origins_are_set(sqlite_url):
+    async with serving(make_settings(sqlite_url)) as client:
+        preflight = await client.options(tasks_url(ALICE, str(uuid.uuid4())), headers=PREFLIGHT)
+        response = await client.get(tasks_url(ALICE), headers=auth(ALICE) | {"Origin": NEXT_DEV})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == NEXT_DEV
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "PUT" in preflight.headers["access-control-allow-methods"]
+    assert response.headers["access-control-allow-origin"] == NEXT_DEV
+    assert "x-total-count" in response.headers["access-control-expose-headers"].lower()
+
+
+async def test_set_origins_replace_the_nextjs_dev_server(sqlite_url: str):
+    settings = make_settings(sqlite_url, cors_origins="https://app.example.com")
+    async with serving(settings) as client:
+        response = await client.options(tasks_url(ALICE), headers=PREFLIGHT)
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_production_never_allows_the_nextjs_dev_server_by_default():
+    settings = make_settings("postgresql://postgres@127.0.0.1:5432/unused", app_env="production")
+    assert settings.allowed_origins == []
+    async with serving(settings) as client:
+        response = await client.options(tasks_url(ALICE), headers=PREFLIGHT)
+    assert response.status_code == 405
     assert "access-control-allow-origin" not in response.headers
 
 
