@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from persistence.urls import DEVELOPMENT_URL, DatabaseTarget, DatabaseUrlError, parse_database_url
 from plumbing.ratelimit import parse_limit, storage_uri
+from resolvers.domain import MAX_TASKS_PER_USER
 
 MIN_SECRET_LENGTH = 32
 DATA_DIR = Path(".data")
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
     jwks_min_refresh_seconds: float = Field(30.0, ge=0)
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_tasks_per_user: int = Field(MAX_TASKS_PER_USER, ge=1)
     log_level: str = "info"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
