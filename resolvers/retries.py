@@ -9,12 +9,13 @@ the transaction that creates its task, so there is never one without the other.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence import idempotency
+from persistence.database import Database
 from resolvers.context import Context
 from resolvers.domain import MAX_IDEMPOTENCY_KEY_LENGTH, Task
 from resolvers.errors import IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
@@ -60,3 +61,9 @@ async def remember(connection: AsyncConnection, ctx: Context, key: str, new: New
     now = ctx.clock()
     await idempotency.store(connection, ctx.owner, key, fingerprint=fingerprint(new), task=task,
                             now=now, expires_at=now + KEY_LIFETIME)
+
+
+async def purge_expired_keys(db: Database) -> int:
+    """Delete every user's expired keys (each user's own go as they create with a key)."""
+    async with db.transaction() as connection:
+        return await idempotency.purge_expired(connection, datetime.now(UTC))
