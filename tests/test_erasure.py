@@ -36,7 +36,7 @@ async def rows_of(database_url: str, user: str) -> dict[str, int]:
     try:
         async with database.read() as connection:
             return {table: (await connection.execute(text(
-                f"SELECT count(*) FROM {table} WHERE {column} = :user"),  # noqa: S608
+                f"SELECT count(*) FROM {table} WHERE {column} = :user"),
                 {"user": user})).scalar_one() for table, column in TABLES.items()}
     finally:
         await database.dispose()
@@ -48,7 +48,7 @@ async def orphans(database_url: str) -> int:
     try:
         async with database.read() as connection:
             return sum([(await connection.execute(text(
-                f"SELECT count(*) FROM {table} WHERE user_id NOT IN (SELECT id FROM users)"  # noqa: S608
+                f"SELECT count(*) FROM {table} WHERE user_id NOT IN (SELECT id FROM users)"
             ))).scalar_one() for table in ("tasks", "idempotency_keys")])
     finally:
         await database.dispose()
