@@ -76,9 +76,9 @@ class Mutation:
                                      "nothing (IDEMPOTENCY_KEY_REUSED for another input, "
                                      "IDEMPOTENCY_KEY_IN_USE while the first call runs)")
     async def create_task(self, info: Info, input: CreateTaskInput,
-                          idempotency_key: str | None = None) -> TaskType:
+                          idempotency_key: str | None = UNSET) -> TaskType:
         return await tasks.create_task(info.context.ctx, sent_fields(input),
-                                       idempotency_key=idempotency_key)
+                                       idempotency_key=_unless_unset(idempotency_key))
 
     @strawberry.mutation(description="Change the fields sent; expectedVersion guards against "
                                      "overwriting someone else's change (CONFLICT)")
@@ -125,3 +125,8 @@ def _versions(expected_version: int | None) -> frozenset[int] | None:
     if expected_version is None or expected_version is UNSET:
         return None
     return frozenset({expected_version})
+
+
+def _unless_unset(value: str | None) -> str | None:
+    """An optional argument's value: None when it was not sent at all."""
+    return None if value is UNSET else value
