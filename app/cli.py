@@ -1,15 +1,22 @@
-"""``todo-api``: serve, migrate, mint development tokens, export the GraphQL schema."""
+"""``todo-api``: serve, migrate, mint development tokens, export the GraphQL schema, erase."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from app.settings import ConfigError, Settings, load_settings
 from app.tokens import DEMO_EMAIL, DEMO_NAME, DEMO_USER, mint_dev_token
+
+if TYPE_CHECKING:
+    from persistence.database import Database
+
+Result = TypeVar("Result")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="write nothing; exit 1 when the file differs from the code "
                              "(default: off)")
     export.set_defaults(command=_export_schema)
+
+    erase = commands.add_parser(
+        "erase-user", help="erase everything held about USER_ID (an erasure request by email)")
+    erase.add_argument("user_id")
+    erase.set_defaults(command=_erase_user)
+
+    purge = commands.add_parser(
+        "purge-idempotency-keys", help="delete expired Idempotency-Keys of every user (cron)")
+    purge.set_defaults(command=_purge_idempotency_keys)
     return parser
 
 
@@ -125,6 +141,49 @@ def _export_schema(_: Settings, args: argparse.Namespace) -> int:
     args.output.write_text(sdl(), encoding="utf-8")
     print(f"todo-api: wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _erase_user(settings: Settings, args: argparse.Namespace) -> int:
+    from resolvers.account import erase_user
+
+    erasure = _with_database(settings, lambda db: erase_user(db, args.user_id,
+                                                             requested_by="operator"))
+    if erasure.user_row:
+        print(f"todo-api: erased user {args.user_id!r}: {erasure.tasks} tasks, "
+              f"{erasure.idempotency_keys} idempotency keys", file=sys.stderr)
+    else:
+        print(f"todo-api: nothing is held about user {args.user_id!r}", file=sys.stderr)
+    return 0
+
+
+def _purge_idempotency_keys(settings: Settings, _: argparse.Namespace) -> int:
+    from resolvers.retries import purge_expired_keys
+
+    purged = _with_database(settings, purge_expired_keys)
+    print(f"todo-api: deleted {purged} expired idempotency keys", file=sys.stderr)
+    return 0
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[Result]]) -> Result:
+    """Run ``work`` against the configured database; the audit log goes to stdout as JSON."""
+    from persistence.database import Database
+    from persistence.errors import DatabaseUnavailable
+    from plumbing.logs import configure_logging
+
+    configure_logging(settings.log_level)
+
+    async def run() -> Result:
+        database = Database.connect(settings.database)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DatabaseUnavailable:
+        print("todo-api: the database cannot be reached; nothing was changed", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -18,13 +18,14 @@ from auth.jwks import JwksCache
 from auth.verifier import TokenPolicy, TokenVerifier
 from persistence.database import Database
 from plumbing import health, metrics
+from plumbing.compression import CompressionMiddleware
 from plumbing.dependencies import Services
 from plumbing.errors import format_of, render_problem
 from plumbing.logs import configure_logging
 from plumbing.middleware import BodyLimitMiddleware, HeadMiddleware, RequestMiddleware
 from plumbing.problems import problem_for
 from plumbing.ratelimit import RateLimiter
-from rest_compat import envelope_routes, task_routes
+from rest_compat import account_routes, envelope_routes, task_routes
 from rest_compat.error_formats import DetailFormat
 from rest_compat.openapi import TAGS, install_openapi
 from schema.limits import Limits
@@ -64,7 +65,8 @@ def build_services(settings: Settings) -> Services:
                           storage_url=settings.rate_limit_storage_url,
                           key_prefix=settings.rate_limit_key_prefix)
     return Services(db=database, rate_limiter=limiter,
-                    verifier=TokenVerifier(secret=secret, jwks=jwks, policy=policy))
+                    verifier=TokenVerifier(secret=secret, jwks=jwks, policy=policy),
+                    max_tasks_per_user=settings.max_tasks_per_user)
 
 
 def graphql_endpoint(settings: Settings) -> GraphQLEndpoint:
@@ -106,10 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.allowed_origins, allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match",
+                           "Idempotency-Key", "X-Request-ID"],
             expose_headers=EXPOSED_HEADERS, max_age=CORS_MAX_AGE_SECONDS,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CompressionMiddleware)
     app.add_middleware(HeadMiddleware)  # inside RequestMiddleware, whose log line says HEAD
     app.add_middleware(RequestMiddleware)  # added last: outermost, so it sees every response
     app.add_exception_handler(HTTPException, _http_error)
@@ -119,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_routes.token_router)
     app.include_router(envelope_routes.router)
     app.include_router(task_routes.primary_router)
+    app.include_router(account_routes.router)
     app.include_router(graphql_endpoint(settings), include_in_schema=False)
     install_openapi(app)
     install_docs(app, demo_token=lambda: demo_token(settings))

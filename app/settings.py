@@ -19,6 +19,7 @@ from persistence.urls import (
     parse_database_url,
 )
 from plumbing.ratelimit import parse_limit, storage_uri
+from resolvers.domain import MAX_TASKS_PER_USER
 
 MIN_SECRET_LENGTH = 32
 DEV_SECRET_FILE_NAME = "dev-secret"  # noqa: S105 (a file name, not a secret)
@@ -56,6 +57,7 @@ class Settings(BaseSettings):
     jwks_min_refresh_seconds: float = Field(30.0, ge=0)
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_tasks_per_user: int = Field(MAX_TASKS_PER_USER, ge=1)
     log_level: str = "info"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

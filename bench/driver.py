@@ -43,6 +43,7 @@ ROOT = HERE.parent
 
 BASE_SCENARIOS = [
     "rest_list",
+    "rest_poll",
     "rest_heavy",
     "rest_get",
     "rest_create",
@@ -57,6 +58,7 @@ WRITES = {"rest_create", "rest_update", "rest_complete", "mixed"}
 # scenario -> pgbench script (bench/pgbench/<name>.sql) with the SQL that request needs
 CEILING_SQL = {
     "rest_list": "list",
+    "rest_poll": "poll",
     "rest_heavy": "heavy",
     "rest_get": "get",
     "rest_create": "insert",
@@ -532,12 +534,23 @@ def run_pgbench(cfg: Config, script: str, logdir: Path) -> Row:
     return row
 
 
+def poll_tags(cfg: Config, users: list[tuple[str, str, list[str]]], path: Path) -> None:
+    """poll_tags.txt: '<user_id> <ETag of their rest_list page>' (rest_poll sends it back)."""
+    lines = []
+    for user, tok, _ in users:
+        r = httpx.get(f"{cfg.base_url}/api/{user}/tasks", params={"limit": 50}, timeout=10,
+                      headers={"Authorization": f"Bearer {tok}"})
+        lines.append(f"{user} {r.headers.get('etag', '-')}\n")
+    path.write_text("".join(lines))
+
+
 def wrk_env(cfg: Config, scenario: str, users_file: Path) -> Env:
     env = dict(os.environ)
     env.update(
         {
             "SCENARIO": scenario,
             "USERS_FILE": str(users_file),
+            "POLL_TAGS_FILE": str(users_file.with_name("poll_tags.txt")),
             "GQL_LIST_FILE": str(HERE / "queries" / "list.graphql"),
             "GQL_GET10_FILE": str(HERE / "queries" / "get10.graphql"),
             "MIX": ",".join(f"{k}:{v}" for k, v in MIX.items()),
@@ -793,6 +806,14 @@ def preflight(
             return f"SECURITY: {u0}'s token listed {u1}'s tasks (HTTP {x.status_code})"
         return None
 
+    def rest_poll() -> str | None:
+        tag = httpx.get(api, params={"limit": 50}, headers=h, timeout=10).headers.get("etag")
+        r = httpx.get(api, params={"limit": 50}, headers={**h, "If-None-Match": tag or ""},
+                      timeout=10)
+        if r.status_code != 304 or r.content:
+            return f"expected 304 without a body for the current ETag, got HTTP {r.status_code}"
+        return None
+
     def rest_heavy() -> str | None:
         heavy = next((u for u in users if u[0] == "heavy_user"), None)
         if heavy is None:
@@ -873,6 +894,7 @@ def preflight(
 
     for kind, fn in [
         ("rest_list", rest_list),
+        ("rest_poll", rest_poll),
         ("rest_heavy", rest_heavy),
         ("rest_get", rest_get),
         ("gql_list", gql_list),
@@ -1058,6 +1080,8 @@ def main() -> int:
         service.start()
         kinds = {k for s, _ in cfg.scenarios for k in (MIX if s == "mixed" else [s])}
         fails = preflight(cfg, users, kinds)
+        if "rest_poll" in kinds:
+            poll_tags(cfg, users, users_file.with_name("poll_tags.txt"))
         cleanup_writes(cfg)
 
         for scenario, conns in cfg.scenarios:

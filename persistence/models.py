@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -23,7 +25,13 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from resolvers.domain import MAX_TITLE_LENGTH, MAX_USER_ID_LENGTH, TaskPriority, TaskStatus
+from resolvers.domain import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_TITLE_LENGTH,
+    MAX_USER_ID_LENGTH,
+    TaskPriority,
+    TaskStatus,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,6 +93,11 @@ class UserTable(SQLModel, table=True):
     name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # Moves on with every write to the user's tasks (the list's entity tag is made from it).
+    # A new row starts at a random value, so a user erased and created again never repeats
+    # the revisions, and so the tags, of their earlier life.
+    tasks_revision: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class TaskTable(SQLModel, table=True):
@@ -124,3 +137,26 @@ class TaskTable(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     version: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class IdempotencyKeyTable(SQLModel, table=True):
+    """A create request's Idempotency-Key, its fingerprint and the task it created."""
+
+    __tablename__: ClassVar[str] = "idempotency_keys"
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "key", name="pk_idempotency_keys"),
+        Index("ix_idempotency_keys_expires_at", "expires_at"),
+    )
+
+    user_id: str = Field(
+        sa_column=Column(
+            String(MAX_USER_ID_LENGTH),
+            ForeignKey("users.id", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+    key: str = Field(sa_column=Column(String(MAX_IDEMPOTENCY_KEY_LENGTH), nullable=False))
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    task: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the task as first answered
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

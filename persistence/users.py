@@ -1,37 +1,76 @@
-"""The users table: one row per token subject, refreshed from the token's claims."""
+"""The users table: one row per token subject, refreshed from the token's claims.
+
+Every write to a user's tasks goes through this row first (``record_write`` or
+``advance_revision``): it moves the user's task revision on and locks the row until the
+transaction ends, so a user's writes, task-limit counts and erasure queue up in one order.
+"""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.models import UserTable
 
 users = UserTable.__table__  # type: ignore[attr-defined]
+c = users.c
+
+_REVISION = select(c.tasks_revision).where(c.id == bindparam("owner"))
+_ADVANCE = (update(users).where(c.id == bindparam("owner"))
+            .values(tasks_revision=c.tasks_revision + 1).returning(c.id))
+_LOCK = select(c.id).where(c.id == bindparam("owner")).with_for_update()
+_DELETE = delete(users).where(c.id == bindparam("owner")).returning(c.id)
+_FIRST_REVISION_BITS = 62  # far from the end of a BIGINT, however many writes follow
 
 
-async def upsert_user(
-    connection: AsyncConnection, user_id: str, *, email: str | None, name: str | None, now: datetime
+async def record_write(
+    connection: AsyncConnection, user_id: str, *, email: str | None, name: str | None,
+    now: datetime,
 ) -> None:
-    """Insert the user or refresh its email and name, atomically (safe under races)."""
+    """Insert the user, or refresh their email and name; either way advance their revision.
+
+    One statement, safe under races; the row stays locked until the transaction ends.
+    """
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(users).values(
-        id=user_id, email=email, name=name, created_at=now, updated_at=now
+        id=user_id, email=email, name=name, created_at=now, updated_at=now,
+        tasks_revision=secrets.randbits(_FIRST_REVISION_BITS),
     )
     excluded = statement.excluded
-    changed = (users.c.email.is_distinct_from(excluded.email)
-               | users.c.name.is_distinct_from(excluded.name))
+    email_now = func.coalesce(excluded.email, c.email)
+    name_now = func.coalesce(excluded.name, c.name)
+    changed = email_now.is_distinct_from(c.email) | name_now.is_distinct_from(c.name)
     statement = statement.on_conflict_do_update(
-        index_elements=[users.c.id],
+        index_elements=[c.id],
         set_={
-            "email": func.coalesce(excluded.email, users.c.email),
-            "name": func.coalesce(excluded.name, users.c.name),
-            "updated_at": excluded.updated_at,
+            "email": email_now,
+            "name": name_now,
+            "updated_at": case((changed, excluded.updated_at), else_=c.updated_at),
+            "tasks_revision": c.tasks_revision + 1,
         },
-        where=changed & (excluded.email.is_not(None) | excluded.name.is_not(None)),
     )
     await connection.execute(statement)
 
+
+async def advance_revision(connection: AsyncConnection, user_id: str) -> bool:
+    """Advance the user's task revision and lock their row; False when they have none."""
+    return (await connection.execute(_ADVANCE, {"owner": user_id})).first() is not None
+
+
+async def tasks_revision(connection: AsyncConnection, user_id: str) -> int | None:
+    """The user's task revision (one primary-key lookup); None when they have no row."""
+    return (await connection.execute(_REVISION, {"owner": user_id})).scalar_one_or_none()
+
+
+async def lock_user(connection: AsyncConnection, user_id: str) -> bool:
+    """Lock the user's row until the transaction ends; False when there is none."""
+    return (await connection.execute(_LOCK, {"owner": user_id})).first() is not None
+
+
+async def delete_user(connection: AsyncConnection, user_id: str) -> bool:
+    """Delete the user's row and, by cascade, everything that references it."""
+    return (await connection.execute(_DELETE, {"owner": user_id})).first() is not None

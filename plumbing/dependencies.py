@@ -16,6 +16,7 @@ from plumbing import metrics
 from plumbing.problems import RateLimited
 from plumbing.ratelimit import Budget, RateLimiter
 from resolvers.context import Context
+from resolvers.domain import MAX_TASKS_PER_USER
 
 audit = logging.getLogger("todo_api.audit")
 
@@ -27,6 +28,7 @@ class Services:
     db: Database
     verifier: TokenVerifier
     rate_limiter: RateLimiter
+    max_tasks_per_user: int = MAX_TASKS_PER_USER
 
 
 def services(request: Request) -> Services:
@@ -70,4 +72,5 @@ def _admit(request: Request, budget: Budget | None, scope: str) -> None:
 async def request_context(request: Request) -> Context:
     """FastAPI dependency: the authenticated resolver Context of this request."""
     principal = await authenticate(request)
-    return Context(principal=principal, db=services(request).db)
+    process = services(request)
+    return Context(principal=principal, db=process.db, max_tasks=process.max_tasks_per_user)

@@ -12,12 +12,22 @@ from starlette.requests import ClientDisconnect
 from auth.errors import AuthenticationError
 from persistence.errors import DatabaseUnavailable
 from plumbing.metrics import AUTH_FAILURES
-from resolvers.errors import FieldError, Forbidden, StaleVersion, TaskNotFound, ValidationFailed
+from resolvers.errors import (
+    FieldError,
+    Forbidden,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    StaleVersion,
+    TaskLimitReached,
+    TaskNotFound,
+    ValidationFailed,
+)
 
 logger = logging.getLogger("todo_api")
 audit = logging.getLogger("todo_api.audit")
 FORBIDDEN_REASON = "user_mismatch"
 RETRY_AFTER_SECONDS = "5"
+RETRY_IN_PROGRESS_SECONDS = "1"
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for the log line of a request nobody waits for
 
@@ -81,6 +91,17 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
         case StaleVersion():
             return Problem(412, "PRECONDITION_FAILED",
                            "The task has changed since the version in If-Match")
+        case TaskLimitReached():
+            return Problem(409, "TASK_LIMIT_REACHED",
+                           f"You already have the maximum of {error.limit} tasks; "
+                           "delete some to make room")
+        case IdempotencyKeyInUse():
+            return Problem(409, "IDEMPOTENCY_KEY_IN_USE",
+                           "A request with this Idempotency-Key is still being processed; "
+                           "retry shortly", headers={"Retry-After": RETRY_IN_PROGRESS_SECONDS})
+        case IdempotencyKeyReused():
+            return Problem(422, "IDEMPOTENCY_KEY_REUSED",
+                           "This Idempotency-Key was already used with a different request")
         case PayloadTooLarge():
             return Problem(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
         case RateLimited():

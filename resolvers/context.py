@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from auth.principal import Principal
 from persistence.database import Database
+from resolvers.domain import MAX_TASKS_PER_USER
 from resolvers.loaders import Loaders
 
 
@@ -22,6 +23,7 @@ class Context:
     principal: Principal
     db: Database
     clock: Callable[[], datetime] = utc_now
+    max_tasks: int = MAX_TASKS_PER_USER
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
     @property

@@ -15,6 +15,9 @@ MAX_USER_ID_LENGTH = 255
 MAX_TITLE_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 10_000
 MAX_SEARCH_LENGTH = 255
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_TASKS_PER_USER = 10_000
+"""How many tasks one user may hold unless configured otherwise (MAX_TASKS_PER_USER)."""
 
 
 class TaskStatus(enum.StrEnum):

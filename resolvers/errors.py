@@ -23,6 +23,22 @@ class StaleVersion(DomainError):
     """The task changed since the version the client expected."""
 
 
+class TaskLimitReached(DomainError):
+    """The user already holds as many tasks as one user may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} tasks")
+        self.limit = limit
+
+
+class IdempotencyKeyReused(DomainError):
+    """The idempotency key was first used with a different request."""
+
+
+class IdempotencyKeyInUse(DomainError):
+    """A request with the same idempotency key is still being processed."""
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     field: str

@@ -29,6 +29,11 @@ class Loaders:
         self.task.clear(task_id).prime(task_id, None)
         self._forget_aggregates()
 
+    def forget_everything(self) -> None:
+        """Drop every task and count this request knows (after the user's data was erased)."""
+        self.task.clear_all()
+        self._forget_aggregates()
+
     def _forget_aggregates(self) -> None:
         self.status_counts.clear_all()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence import tasks, users
+from resolvers import retries
 from resolvers.context import Context
 from resolvers.domain import (
     MAX_SEARCH_LENGTH,
@@ -23,7 +25,13 @@ from resolvers.domain import (
     TaskPriority,
     TaskStatus,
 )
-from resolvers.errors import Forbidden, StaleVersion, TaskNotFound, ValidationFailed
+from resolvers.errors import (
+    Forbidden,
+    StaleVersion,
+    TaskLimitReached,
+    TaskNotFound,
+    ValidationFailed,
+)
 from resolvers.inputs import (
     NewTask,
     TaskChanges,
@@ -37,6 +45,8 @@ from resolvers.pagination import decode_cursor, encode_cursor
 MAX_PAGE_SIZE = 1_000
 Versions = Collection[int] | None
 """The versions a client accepts (If-Match / expectedVersion); None accepts any."""
+ANY_TAG = "*"
+"""Among the tags a client holds (If-None-Match): whatever the current one is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +83,53 @@ async def list_tasks(
 ) -> TaskPage:
     """A page of the caller's tasks (at most ``max_limit``), with the total that match."""
     _check_query(query, max_limit)
-    after = decode_cursor(query.after, query.ordering) if query.after else None
     async with ctx.db.read() as connection:
-        found, total = await tasks.search(
-            connection, ctx.owner, query.filter, query.ordering,
-            limit=query.limit + 1, offset=query.offset, after=after,
-        )
+        return await _page(connection, ctx, query)
+
+
+async def _page(connection: AsyncConnection, ctx: Context, query: TaskQuery) -> TaskPage:
+    after = decode_cursor(query.after, query.ordering) if query.after else None
+    found, total = await tasks.search(
+        connection, ctx.owner, query.filter, query.ordering,
+        limit=query.limit + 1, offset=query.offset, after=after,
+    )
     return TaskPage(tasks=found[: query.limit], total=total,
                     has_more=len(found) > query.limit, ordering=query.ordering)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A listing's tag, and its page unless the client already holds the current one."""
+
+    tag: str
+    page: TaskPage | None
+
+
+async def list_tasks_if_changed(
+    ctx: Context, query: TaskQuery, *, scope: str, known_tags: Collection[str] = (),
+    max_limit: int = MAX_PAGE_SIZE,
+) -> Listing:
+    """Like ``list_tasks``, but when the listing's tag is in ``known_tags`` no page is read.
+
+    The tag changes with every write to the caller's tasks, through any door. It is read before
+    the page (never after), so a page is never older than its tag: at worst a write between the
+    two makes the next request read the page again. ``scope`` names the representation (the
+    door and its URL), so a tag of one listing never validates another.
+    """
+    _check_query(query, max_limit)
+    async with ctx.db.read() as connection:
+        revision = await users.tasks_revision(connection, ctx.owner)
+        tag = _listing_tag(ctx.owner, revision, scope, query)
+        if tag in known_tags or ANY_TAG in known_tags:
+            return Listing(tag=tag, page=None)
+        page = await _page(connection, ctx, query)
+    return Listing(tag=tag, page=page)
+
+
+def _listing_tag(owner: str, revision: int | None, scope: str, query: TaskQuery) -> str:
+    """The entity tag of one listing at one revision of the owner's tasks."""
+    state = f"{owner}\x00{revision}\x00{scope}\x00{query!r}"
+    return hashlib.blake2b(state.encode(), digest_size=16).hexdigest()
 
 
 async def status_counts(ctx: Context) -> StatusCounts:
@@ -103,10 +152,16 @@ async def get_task(ctx: Context, task_id: str | uuid.UUID) -> Task:
 
 
 async def create_task(
-    ctx: Context, data: TaskInput, *, title_max: int = MAX_TITLE_LENGTH
+    ctx: Context, data: TaskInput, *, title_max: int = MAX_TITLE_LENGTH,
+    idempotency_key: str | None = None,
 ) -> Task:
-    """Create a task for the caller (recording the caller in ``users`` first)."""
+    """Create a task for the caller (recording the caller in ``users`` first).
+
+    With an ``idempotency_key`` already used for the same request, nothing is created and the
+    task that request created is returned as it was then (see ``resolvers.retries``).
+    """
     new = parse(NewTask, data, title_max=title_max)
+    key = None if idempotency_key is None else retries.check_key(idempotency_key)
     now = ctx.clock()
     task = Task(
         id=uuid.uuid4(), user_id=ctx.owner, title=new.title, description=new.description,
@@ -114,13 +169,26 @@ async def create_task(
         created_at=now, updated_at=now, version=1,
         **_completion_state(None, new.status, new.completed, now),
     )
-    principal = ctx.principal
     async with ctx.db.transaction() as connection:
-        await users.upsert_user(connection, principal.user_id, email=principal.email,
-                                name=principal.name, now=now)
-        await tasks.insert_task(connection, task)
+        if key is not None and (first := await retries.replay(connection, ctx, key, new)):
+            return first  # not primed in the loaders: it may have changed since
+        await _insert_within_limit(connection, ctx, task)
+        if key is not None:
+            await retries.remember(connection, ctx, key, new, task)
     ctx.loaders.remember(task)
     return task
+
+
+async def _insert_within_limit(connection: AsyncConnection, ctx: Context, task: Task) -> None:
+    """Record the write on the caller's row, then insert ``task`` if the caller has room."""
+    principal = ctx.principal
+    await users.record_write(connection, principal.user_id, email=principal.email,
+                             name=principal.name, now=task.created_at)
+    # Counted under the lock record_write holds on the caller's row: concurrent creates of one
+    # user count one after the other, so none slips past the limit.
+    if await tasks.count(connection, ctx.owner, TaskFilter()) >= ctx.max_tasks:
+        raise TaskLimitReached(ctx.max_tasks)
+    await tasks.insert_task(connection, task)
 
 
 async def update_task(
@@ -245,6 +313,12 @@ async def _save(
 
 
 async def _locked(connection: AsyncConnection, ctx: Context, key: uuid.UUID) -> Task:
+    """The caller's task, locked, after the caller's row (every writer locks in that order).
+
+    Advancing the revision first also makes the listing tag change with this write; if the
+    write fails, the transaction rolls the revision back with it.
+    """
+    await users.advance_revision(connection, ctx.owner)
     task = await tasks.fetch(connection, ctx.owner, key, lock=True)
     if task is None:
         raise TaskNotFound(str(key))

@@ -21,10 +21,29 @@ from resolvers.inputs import NewTask, TaskChanges
 from resolvers.tasks import TaskQuery
 from rest_compat import schemas
 from rest_compat.bodies import created_location, read_body
-from rest_compat.conditional import etag, expected_versions
+from rest_compat.conditional import (
+    REVALIDATE,
+    etag,
+    expected_versions,
+    holds,
+    known_tags,
+    listing_etag,
+    listing_scope,
+    not_modified,
+)
 from rest_compat.error_formats import EnvelopeFormat
+from rest_compat.idempotency import idempotency_key
 from rest_compat.list_query import MAX_OFFSET, ensure_utf8_query
-from rest_compat.openapi import SECURED, TASKS_V1, error_responses, json_body, success
+from rest_compat.openapi import (
+    IF_NONE_MATCH,
+    SECURED,
+    TASKS_V1,
+    error_responses,
+    json_body,
+    not_modified_response,
+    success,
+    with_idempotency_key,
+)
 from rest_compat.ownership import own_context
 
 PREFIX = "/api/v1/{user_id}/tasks"
@@ -74,33 +93,48 @@ def _op(operation: str, summary: str, *statuses: int, **extra: Any) -> dict[str,
             "responses": {**extra.pop("responses", {}), **responses}, **extra}
 
 
-@router.get("", **_op("listTasks", "List the caller's tasks", responses=success(
-    200, schemas.TaskListEnvelope, "A page of tasks with its pagination")))
+@router.get("", **_op("listTasks", "List the caller's tasks", openapi_extra=IF_NONE_MATCH,
+                      responses={**success(200, schemas.TaskListEnvelope,
+                                           "A page of tasks with its pagination", "ETag"),
+                                 **not_modified_response()}))
 async def list_tasks(ctx: OwnContext, params: Annotated[EnvelopeListQuery, Query()],
                      request: Request) -> Response:
     ensure_utf8_query(request)
-    page = await tasks.list_tasks(ctx, params.to_query())
+    listing = await tasks.list_tasks_if_changed(
+        ctx, params.to_query(), scope=listing_scope(request), known_tags=known_tags(request))
+    tag = listing_etag(listing.tag)
+    if (page := listing.page) is None:
+        return not_modified(tag)
     pagination = {"total": page.total, "limit": params.limit, "offset": params.offset,
                   "has_more": page.has_more}
     return _envelope({"tasks": page.tasks, "pagination": pagination},
-                     "Tasks retrieved successfully")
+                     "Tasks retrieved successfully", headers={"ETag": tag, **REVALIDATE})
 
 
 @router.post("", status_code=201, **_op(
-    "createTask", "Create a task", 413,
-    openapi_extra=json_body("TaskCreateV1", NewTask, {"title": "Buy milk", "priority": "high"},
-                            description=_TITLE, title_max=TITLE_MAX),
-    responses=success(201, schemas.TaskEnvelope, "The new task", "Location", "ETag")))
+    "createTask", "Create a task", 409, 413,
+    openapi_extra=with_idempotency_key(json_body(
+        "TaskCreateV1", NewTask, {"title": "Buy milk", "priority": "high"},
+        description=_TITLE, title_max=TITLE_MAX)),
+    responses=success(201, schemas.TaskEnvelope, "The new task (or, for a retry with the same "
+                      "Idempotency-Key, the task the first request created)",
+                      "Location", "ETag")))
 async def create_task(ctx: OwnContext, request: Request) -> Response:
-    task = await tasks.create_task(ctx, await read_body(request), title_max=TITLE_MAX)
+    task = await tasks.create_task(ctx, await read_body(request), title_max=TITLE_MAX,
+                                   idempotency_key=idempotency_key(request))
     return _task(task, "Task created successfully", 201,
                  Location=created_location(request, task))
 
 
-@router.get("/{task_id}", **_op("getTask", "Read one task", 404, responses=success(
-    200, schemas.TaskEnvelope, "The task", "ETag")))
-async def get_task(ctx: OwnContext, task_id: TaskId) -> Response:
-    return _task(await tasks.get_task(ctx, task_id), "Task retrieved successfully")
+@router.get("/{task_id}", **_op("getTask", "Read one task", 404, openapi_extra=IF_NONE_MATCH,
+                                responses={**success(200, schemas.TaskEnvelope, "The task",
+                                                     "ETag"),
+                                           **not_modified_response()}))
+async def get_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
+    task = await tasks.get_task(ctx, task_id)
+    if holds(request, task):
+        return not_modified(etag(task))
+    return _task(task, "Task retrieved successfully", 200, **REVALIDATE)
 
 
 @router.put("/{task_id}", **_op(

@@ -19,9 +19,17 @@ from plumbing.problems import (
     RateLimited,
     problem_for,
 )
-from resolvers.errors import Forbidden, StaleVersion, TaskNotFound, ValidationFailed
+from resolvers.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    StaleVersion,
+    TaskLimitReached,
+    TaskNotFound,
+    ValidationFailed,
+)
 from resolvers.inputs import publish_title_rule
 from resolvers.tasks import MAX_PAGE_SIZE
+from rest_compat.idempotency import PARAMETER as IDEMPOTENCY_KEY_PARAMETER
 
 BEARER = HTTPBearer(
     scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False,
@@ -66,9 +74,13 @@ _DESCRIPTIONS = {
     401: "Missing, malformed, badly signed or expired token",
     403: "The path names another user",
     404: "No such task for this user",
+    409: "TASK_LIMIT_REACHED: the caller already holds the maximum number of tasks; or "
+         "IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still running "
+         "(see Retry-After)",
     412: "If-Match does not match the task's current version",
     413: "The request body is over the size limit",
-    422: "Validation error: malformed JSON, wrong types, broken rules or bad parameters",
+    422: "Validation error: malformed JSON, wrong types, broken rules or bad parameters; or "
+         "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was first sent with another body",
     429: "Rate limit exceeded; see Retry-After",
     500: "Unexpected error (details are logged, never returned)",
     503: "The database is unavailable; see Retry-After",
@@ -77,6 +89,7 @@ _EXAMPLE_ERRORS: dict[int, Exception | Problem] = {
     401: AuthenticationError(AuthFailure.BAD_SIGNATURE),
     403: Forbidden("bob-0002"),
     404: TaskNotFound("3f2b8c1e-9a4d-4e5f-8b6a-0c1d2e3f4a5b"),
+    409: TaskLimitReached(10_000),
     412: StaleVersion(2),
     413: PayloadTooLarge(),
     429: RateLimited({"Retry-After": "30"}),
@@ -84,14 +97,19 @@ _EXAMPLE_ERRORS: dict[int, Exception | Problem] = {
     503: SERVICE_UNAVAILABLE,
 }
 _EXAMPLE_INVALID = ValidationFailed.single("title", "must not be empty")
+_KEY_REUSED = IdempotencyKeyReused("8e03978e-40d5-43e8-bc93-6894a57f9324")
+_KEY_REUSED_ONLY = "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was first sent with another body"
 
 COMPONENT_REF = "#/components/schemas/{model}"
 _BODY_SCHEMAS = "x-body-schemas"
 """Where ``json_body`` leaves its component schemas for ``install_openapi`` to publish."""
 
 HEADERS: dict[str, dict[str, Any]] = {
-    "ETag": {"description": "The task's version, for If-Match", "required": True,
-             "schema": {"type": "string"}, "example": '"1"'},
+    "ETag": {"description": "The entity tag: a task's is its version (for If-Match and "
+                            "If-None-Match), a list's changes whenever any of the caller's "
+                            "tasks changes (for If-None-Match). Compressed answers add the "
+                            'coding ("3-gzip"), which both headers accept as well',
+             "required": True, "schema": {"type": "string"}, "example": '"1"'},
     "Location": {"description": "The new task's URL", "required": True,
                  "schema": {"type": "string"}},
     "X-Total-Count": {"description": "How many tasks match, over all pages", "required": True,
@@ -102,11 +120,37 @@ HEADERS: dict[str, dict[str, Any]] = {
 }
 
 
+IF_NONE_MATCH: dict[str, Any] = {"parameters": [{
+    "name": "If-None-Match", "in": "header", "required": False,
+    "description": "The ETag of the copy the client holds: 304, without a body, while it is "
+                   "still current",
+    "schema": {"type": "string"}, "example": '"1"',
+}]}
+"""``openapi_extra`` of a read that answers 304 to a current If-None-Match."""
+
+
+def with_idempotency_key(extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` (``openapi_extra`` of a create) with the Idempotency-Key header documented."""
+    return {**extra, "parameters": [IDEMPOTENCY_KEY_PARAMETER]}
+
+
+def not_modified_response() -> dict[int | str, Any]:
+    """The OpenAPI response of a read whose If-None-Match names the current tag."""
+    return {304: {"description": "Not modified: the copy the client holds is current",
+                  "headers": {"ETag": HEADERS["ETag"]}}}
+
+
 def error_responses(errors: ErrorFormat, *statuses: int, path: str) -> dict[int | str, Any]:
     """OpenAPI responses for ``statuses`` (and those every operation can return), with examples."""
-    return {status: {"model": errors.model, "description": _DESCRIPTIONS[status],
+    return {status: {"model": errors.model, "description": _description(errors, status),
                      "content": {"application/json": {"example": _example(errors, status, path)}}}
             for status in sorted({*statuses, *ALWAYS})}
+
+
+def _description(errors: ErrorFormat, status: int) -> str:
+    if status == 422 and errors.validation_status != 422:
+        return _KEY_REUSED_ONLY  # validation errors are 400 there
+    return _DESCRIPTIONS[status]
 
 
 def success(status: int, model: Any, description: str, *headers: str
@@ -183,6 +227,8 @@ def _example(errors: ErrorFormat, status: int, path: str) -> Any:
     """A real error body for ``status``, rendered by the family's own format."""
     if status == errors.validation_status:
         problem = problem_for(_EXAMPLE_INVALID, validation_status=status)
+    elif status == 422:
+        problem = problem_for(_KEY_REUSED)
     else:
         example = _EXAMPLE_ERRORS[status]
         problem = example if isinstance(example, Problem) else problem_for(example)

@@ -21,16 +21,29 @@ from resolvers.domain import MAX_TITLE_LENGTH, Task
 from resolvers.inputs import CompletionRequest, NewTask, TaskChanges
 from rest_compat import schemas
 from rest_compat.bodies import created_location, read_body
-from rest_compat.conditional import etag, expected_versions
+from rest_compat.conditional import (
+    REVALIDATE,
+    etag,
+    expected_versions,
+    holds,
+    known_tags,
+    listing_etag,
+    listing_scope,
+    not_modified,
+)
 from rest_compat.error_formats import DetailFormat
+from rest_compat.idempotency import idempotency_key
 from rest_compat.list_query import TaskListQuery, ensure_utf8_query, list_headers
 from rest_compat.openapi import (
+    IF_NONE_MATCH,
     SECURED,
     TASKS,
     TASKS_FROM_TOKEN,
     error_responses,
     json_body,
+    not_modified_response,
     success,
+    with_idempotency_key,
 )
 from rest_compat.ownership import own_context
 
@@ -42,6 +55,13 @@ CHANGES_EXAMPLE = {"title": "Buy oat milk", "status": "in_progress"}
 
 def _task_response(task: Task, status_code: int = 200, **headers: str) -> Response:
     return JSONResponse(task, status_code=status_code, headers={"ETag": etag(task), **headers})
+
+
+def _task_read(request: Request, task: Task) -> Response:
+    """The task, or 304 when the client's If-None-Match already names its version."""
+    if holds(request, task):
+        return not_modified(etag(task))
+    return _task_response(task, 200, **REVALIDATE)
 
 
 def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: ContextDependency,
@@ -65,26 +85,39 @@ def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: Context
         json_body, description=f"Titles are trimmed, then 1-{MAX_TITLE_LENGTH} characters.")
 
     @router.get("", **op("listTasks", invalid, summary="List the caller's tasks",
-                         responses=success(200, list[schemas.TaskSchema], "A page of tasks",
-                                           "X-Total-Count", "Link")))
+                         openapi_extra=IF_NONE_MATCH,
+                         responses={**success(200, list[schemas.TaskSchema], "A page of tasks",
+                                              "X-Total-Count", "Link", "ETag"),
+                                    **not_modified_response()}))
     async def list_tasks(request: Request, params: Annotated[TaskListQuery, Query()],
                          ctx: Context = own) -> Response:
         ensure_utf8_query(request)
-        page = await tasks.list_tasks(ctx, params.to_query())
-        return JSONResponse(page.tasks, headers=list_headers(request, params, page))
+        listing = await tasks.list_tasks_if_changed(
+            ctx, params.to_query(), scope=listing_scope(request), known_tags=known_tags(request))
+        tag = listing_etag(listing.tag)
+        if listing.page is None:
+            return not_modified(tag)
+        return JSONResponse(listing.page.tasks, headers={
+            **list_headers(request, params, listing.page), "ETag": tag, **REVALIDATE})
 
     @router.post("", status_code=201, **op(
-        "createTask", invalid, 413, summary="Create a task",
-        openapi_extra=title_rule("TaskCreate", NewTask, NEW_TASK_EXAMPLE),
-        responses=success(201, schemas.TaskSchema, "The new task", "Location", "ETag")))
+        "createTask", invalid, 409, 413, 422, summary="Create a task",
+        openapi_extra=with_idempotency_key(title_rule("TaskCreate", NewTask, NEW_TASK_EXAMPLE)),
+        responses=success(201, schemas.TaskSchema, "The new task (or, for a retry with the "
+                          "same Idempotency-Key, the task the first request created)",
+                          "Location", "ETag")))
     async def create_task(request: Request, ctx: Context = own) -> Response:
-        task = await tasks.create_task(ctx, await read_body(request))
+        task = await tasks.create_task(ctx, await read_body(request),
+                                       idempotency_key=idempotency_key(request))
         return _task_response(task, 201, Location=created_location(request, task))
 
     @router.get("/{task_id}", **op("getTask", 404, summary="Read one task",
-                                   responses=success(200, schemas.TaskSchema, "The task", "ETag")))
-    async def get_task(task_id: str, ctx: Context = own) -> Response:
-        return _task_response(await tasks.get_task(ctx, task_id))
+                                   openapi_extra=IF_NONE_MATCH,
+                                   responses={**success(200, schemas.TaskSchema, "The task",
+                                                        "ETag"),
+                                              **not_modified_response()}))
+    async def get_task(task_id: str, request: Request, ctx: Context = own) -> Response:
+        return _task_read(request, await tasks.get_task(ctx, task_id))
 
     @router.put("/{task_id}", **op(
         "updateTask", 404, invalid, 412, 413,

@@ -15,7 +15,12 @@ from resolvers.errors import FieldError
 # REST codes whose GraphQL spelling differs; the others are shared as they are.
 _CODES = {"TASK_NOT_FOUND": "NOT_FOUND", "PRECONDITION_FAILED": "CONFLICT",
           "TOKEN_EXPIRED": "UNAUTHENTICATED"}  # GraphQL clients know one code for every 401
-_MESSAGES = {"CONFLICT": "The task has changed since expectedVersion"}
+_MESSAGES = {
+    "CONFLICT": "The task has changed since expectedVersion",
+    "IDEMPOTENCY_KEY_REUSED": "This idempotencyKey was already used with a different input",
+    "IDEMPOTENCY_KEY_IN_USE": "A call with this idempotencyKey is still being processed; "
+                              "retry shortly",
+}
 # Resolver field names whose GraphQL argument has another name.
 _FIELDS = {"body": "input", "limit": "first"}
 

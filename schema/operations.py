@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import UNSET
 
-from resolvers import tasks
+from resolvers import account, tasks
 from resolvers.tasks import TaskQuery
 from schema.info import Info
 from schema.types import (
@@ -70,9 +70,15 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a task for the caller")
-    async def create_task(self, info: Info, input: CreateTaskInput) -> TaskType:
-        return await tasks.create_task(info.context.ctx, sent_fields(input))
+    @strawberry.mutation(description="Create a task for the caller. With an idempotencyKey "
+                                     "(1-255 printable ASCII characters) a retry within 24 hours "
+                                     "answers the task the first call created and creates "
+                                     "nothing (IDEMPOTENCY_KEY_REUSED for another input, "
+                                     "IDEMPOTENCY_KEY_IN_USE while the first call runs)")
+    async def create_task(self, info: Info, input: CreateTaskInput,
+                          idempotency_key: str | None = UNSET) -> TaskType:
+        return await tasks.create_task(info.context.ctx, sent_fields(input),
+                                       idempotency_key=_unless_unset(idempotency_key))
 
     @strawberry.mutation(description="Change the fields sent; expectedVersion guards against "
                                      "overwriting someone else's change (CONFLICT)")
@@ -106,9 +112,21 @@ class Mutation:
                                           expected_versions=_versions(expected_version))
         return strawberry.ID(str(deleted))
 
+    @strawberry.mutation(description="Erase everything held about the caller: their tasks and "
+                                     "stored idempotency keys and their user record. True also "
+                                     "when there was nothing to erase")
+    async def delete_my_data(self, info: Info) -> bool:
+        await account.erase_my_data(info.context.ctx)
+        return True
+
 
 def _versions(expected_version: int | None) -> frozenset[int] | None:
     """The versions a mutation accepts: any when expectedVersion is absent or null."""
     if expected_version is None or expected_version is UNSET:
         return None
     return frozenset({expected_version})
+
+
+def _unless_unset(value: str | None) -> str | None:
+    """An optional argument's value: None when it was not sent at all."""
+    return None if value is UNSET else value

@@ -104,6 +104,12 @@ class Service:
         text = self.log_path.read_text()
         return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
+    def kill(self) -> str:
+        """SIGKILL the whole process group at once: nothing gets to finish (idempotent)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        return self.stop()
+
     def stop(self) -> str:
         """Stop the whole process group (idempotent) and return everything it wrote."""
         with contextlib.suppress(ProcessLookupError):

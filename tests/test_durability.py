@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,8 +16,8 @@ import anyio
 import httpx
 import pytest
 
-from tests.processes import service
-from tests.support import auth, empty_tables, tasks_url
+from tests.processes import service, wait_until
+from tests.support import auth, empty_tables, tasks_url, token
 from tests.surfaces import b_url, c_url
 
 pytestmark = pytest.mark.slow
@@ -161,3 +163,37 @@ def test_acknowledged_writes_survive_sigterm_mid_load_and_a_restart(load_env: di
             assert stored.get(task_id) == last, task_id
     unknown = set(stored) - set(acknowledged)
     assert len(unknown) <= sum(ledger.lost_creates for ledger in ledgers)
+
+
+def test_a_create_retried_after_the_server_died_between_commit_and_answer_is_replayed(
+        load_env: dict[str, str], tmp_path: Path):
+    user, key = USERS[0], "lost-answer-1"
+    body = json.dumps({"title": "created once", "priority": "high"}).encode()
+    request = (f"POST {tasks_url(user)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: Bearer {token(user)}\r\nContent-Type: application/json\r\n"
+               f"Idempotency-Key: {key}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    # The client sends the create and never reads the answer; once the task is committed
+    # (visible to another request) the server is killed outright.
+    with (service(load_env, tmp_path / "first.log") as first,
+          socket.create_connection(("127.0.0.1", first.port)) as lost):
+        lost.sendall(request + body)
+        wait_until(lambda: _listed(first.url, user) != [], what="the committed create")
+        first.kill()
+    with service(load_env, tmp_path / "second.log") as second:
+        stored = _listed(second.url, user)
+        retry = httpx.post(second.url + tasks_url(user), content=body, timeout=15, headers={
+            **auth(user), "Content-Type": "application/json", "Idempotency-Key": key})
+        after = _listed(second.url, user)
+    assert len(stored) == 1
+    assert retry.status_code == 201, retry.text
+    assert retry.json() == stored[0]
+    assert retry.headers["location"] == f"{tasks_url(user)}/{stored[0]['id']}"
+    assert retry.headers["etag"] == '"1"'
+    assert after == stored
+
+
+def _listed(base_url: str, user: str) -> list[dict[str, Any]]:
+    response = httpx.get(base_url + tasks_url(user), headers=auth(user), timeout=5)
+    assert response.status_code == 200, response.text
+    tasks: list[dict[str, Any]] = response.json()
+    return tasks

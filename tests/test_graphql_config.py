@@ -225,7 +225,8 @@ def test_contract_names_are_in_the_schema():
         "me: Viewer!", "task(id: ID!): Task",
         "tasks(filter: TaskFilter, orderBy: TaskOrder, first: Int = 50, after: String): "
         "TaskConnection!",
-        "createTask(input: CreateTaskInput!): Task!",
+        "createTask(input: CreateTaskInput!, idempotencyKey: String): Task!",
+        "deleteMyData: Boolean!",
         "setTaskCompleted(id: ID!, completed: Boolean! = true", "toggleTaskCompleted(id: ID!",
         "deleteTask(id: ID!", "field: TaskOrderField! = CREATED_AT",
         "direction: OrderDirection! = DESC", "scalar DateTime",

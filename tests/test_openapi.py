@@ -30,6 +30,7 @@ REACHED_ELSEWHERE = {
     "429": ("tests.test_operations", "test_list_tasks_over_user_budget_is_429_with_headers"),
     "503": ("tests.test_operations", "test_unreachable_database_is_503_with_retry_after"),
     "500": ("tests.test_openapi", "test_examples_validate_against_their_schemas"),
+    "409": ("tests.test_task_limit", "test_creating_one_more_than_the_limit_is_409_on_every_door"),
 }
 UNTRIGGERABLE = set(REACHED_ELSEWHERE)
 SURFACE_PREFIXES = ("/api/{user_id}/tasks", "/api/v1/{user_id}/tasks", "/api/tasks")
@@ -40,6 +41,7 @@ FAMILIES = {
     "Tasks, user from the token": ("FromToken", "ErrorBody", "422"),
     "Tasks v1 (envelope)": ("V1", "ErrorEnvelope", "422"),
 }
+ERASURE = "/api/{user_id}"
 TOO_LARGE = b'{"title": "big", "description": "' + b"x" * (1024 * 1024) + b'"}'
 
 
@@ -54,7 +56,7 @@ class Published:
     def operations(self) -> list[tuple[str, str, dict[str, Any]]]:
         return [(template, method, operation)
                 for template, methods in self.document["paths"].items()
-                if template.startswith(SURFACE_PREFIXES)
+                if template.startswith(SURFACE_PREFIXES) or template == ERASURE
                 for method, operation in methods.items()]
 
     def validate(self, instance: Any, pointer: str) -> None:
@@ -100,7 +102,7 @@ async def published(client: httpx.AsyncClient) -> Published:
 
 async def test_every_operation_has_tag_id_security_and_error_responses(published: Published):
     operations = published.operations()
-    assert len(operations) == 18  # six operations on each of surfaces A, B and C
+    assert len(operations) == 19  # six operations on each of surfaces A, B and C; erasure
     ids = [operation["operationId"] for _, _, operation in operations]
     assert len(set(ids)) == len(ids)
     for template, method, operation in operations:
@@ -124,7 +126,7 @@ async def test_operation_ids_say_what_they_do_and_which_family(published: Publis
     verbs = ("listTasks", "createTask", "getTask", "updateTask", "deleteTask")
     expected = {(tag, f"{verb}{suffix}") for tag, (suffix, *_) in FAMILIES.items()
                 for verb in (*verbs, "toggleTask" if suffix == "V1" else "completeTask")}
-    assert ids == expected
+    assert ids == expected | {("Tasks", "eraseMyData")}
     health = published.document["paths"]
     assert (health["/health"]["get"]["operationId"], health["/ready"]["get"]["operationId"]) == (
         "getHealth", "getReadiness")
@@ -197,6 +199,10 @@ async def test_error_responses_use_each_familys_schema(published: Published):
                 assert schema == {"$ref": f"#/components/schemas/{error_schema}"}
                 assert response["content"]["application/json"]["example"]["code"]
         wrong = {"400", "422"} - {validation}
+        if operation["operationId"] == "createTask":  # an Idempotency-Key sent with another body
+            wrong.remove("422")
+            reused = operation["responses"]["422"]["content"]["application/json"]["example"]
+            assert reused["code"] == "IDEMPOTENCY_KEY_REUSED"
         assert not wrong & set(operation["responses"]), operation["operationId"]
     assert "HTTPValidationError" not in published.document["components"]["schemas"]
 
@@ -232,6 +238,8 @@ def _validation_trigger(template: str, method: str, operation: dict[str, Any]
                         ) -> dict[str, Any]:
     """A request the operation answers with its validation status, read from its parameters."""
     parameters = {p["name"]: p for p in operation.get("parameters", [])}
+    if template == ERASURE:
+        return {"user_id": "u" * (parameters["user_id"]["schema"]["maxLength"] + 1)}
     if parameters.get("task_id", {}).get("schema", {}).get("format") == "uuid":
         return {"task_id": "not-a-uuid"}
     if method in ("post", "put"):
@@ -264,14 +272,31 @@ async def _trigger(client: httpx.AsyncClient, template: str, method: str,
             return await _call(client, template, method, user_id=BOB)
         case "404":
             return await _call(client, template, method, task_id=str(uuid.uuid4()))
+        case "422" if method == "post" and template.startswith("/api/{user_id}/tasks"):
+            key = {"headers": {"Idempotency-Key": str(uuid.uuid4())}}
+            await _call(client, template, method, json={"title": "first"}, **key)
+            return await _call(client, template, method, json={"title": "second"}, **key)
         case "400" | "422":
             trigger = _validation_trigger(template, method, operation)
             return await _call(client, template, method, **trigger)
+        case "304":
+            first = await _call(client, template, method)
+            return await _call(client, template, method, task_id=_task_id_of(first),
+                               headers={"If-None-Match": first.headers["etag"]})
         case "412":
             return await _call(client, template, method, headers={"If-Match": '"99"'})
         case "413":
             return await _call(client, template, method, content=TOO_LARGE)
     return await _call(client, template, method)
+
+
+def _task_id_of(response: httpx.Response) -> str | None:
+    """The task a read answered (None for a list), to read it again."""
+    body = response.json()
+    if isinstance(body, dict):
+        task = body.get("data", {}).get("task", body)
+        return str(task["id"]) if "id" in task else None
+    return None
 
 
 async def test_real_responses_match_the_published_schemas(client: httpx.AsyncClient,
@@ -290,7 +315,7 @@ async def test_every_documented_status_is_reached_here_or_by_a_named_test(publis
     for status, (module, name) in REACHED_ELSEWHERE.items():
         assert callable(getattr(importlib.import_module(module), name)), (status, name)
     documented = {s for *_, operation in published.operations() for s in operation["responses"]}
-    triggered = {"200", "201", "204", "400", "401", "403", "404", "412", "413", "422"}
+    triggered = {"200", "201", "204", "304", "400", "401", "403", "404", "412", "413", "422"}
     assert documented == triggered | UNTRIGGERABLE  # a new status needs a trigger or a test
 
 
@@ -316,7 +341,8 @@ async def test_undocumented_field_is_caught(client: httpx.AsyncClient, published
     await make_task(client, ALICE)
     response = await _call(client, "/api/tasks", "get")
     tampered = httpx.Response(200, json=[{**response.json()[0], "secret": 1}],
-                              headers={"X-Total-Count": "1"}, request=response.request)
+                              headers={"X-Total-Count": "1", "ETag": response.headers["etag"]},
+                              request=response.request)
     with pytest.raises(ValidationError, match="secret"):
         published.check("/api/tasks", "get", tampered)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from persistence import tasks, users
+from persistence import idempotency, tasks, users
 from persistence.database import Database
 from persistence.urls import parse_database_url
 from resolvers.domain import (
@@ -68,8 +68,8 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database.connect(parse_database_url(database_url))
     async with database.transaction() as connection:
         for user in (ALICE, BOB, CAROL):
-            await users.upsert_user(connection, user, email=f"{user}@example.com", name=user,
-                                    now=NOW)
+            await users.record_write(connection, user, email=f"{user}@example.com", name=user,
+                                     now=NOW)
         for task in [*BOBS, ALICES]:
             await tasks.insert_task(connection, task)
     yield database
@@ -81,8 +81,8 @@ async def _rows(database: Database) -> Rows:
     """Every row of every table, as stored."""
     async with database.read() as connection:
         return {table: [tuple(row) for row in await connection.execute(
-                    text(f"SELECT * FROM {table} ORDER BY id"))]
-                for table in ("tasks", "users")}
+                    text(f"SELECT * FROM {table} ORDER BY 1, 2"))]
+                for table in ("tasks", "users", "idempotency_keys")}
 
 
 def _ids(found: list[Task]) -> set[uuid.UUID]:
@@ -90,7 +90,7 @@ def _ids(found: list[Task]) -> set[uuid.UUID]:
 
 
 def test_every_storage_function_is_covered_here():
-    public = {f"{module.__name__}.{name}" for module in (tasks, users)
+    public = {f"{module.__name__}.{name}" for module in (tasks, users, idempotency)
               for name, function in inspect.getmembers(module, inspect.iscoroutinefunction)
               if not name.startswith("_") and function.__module__ == module.__name__}
     missing = public - COVERED
@@ -176,22 +176,107 @@ async def test_writes_for_one_owner_leave_every_other_row_alone(db: Database):
     before = await _rows(db)
     new = _task(ALICE, "another of alice's")
     async with db.transaction() as connection:
-        await users.upsert_user(connection, ALICE, email="new@example.com", name="Alice",
-                                now=NOW + timedelta(hours=1))
+        await users.record_write(connection, ALICE, email="new@example.com", name="Alice",
+                                 now=NOW + timedelta(hours=1))
+        assert await users.advance_revision(connection, ALICE) is True
+        assert await users.lock_user(connection, ALICE) is True
+        await idempotency.store(connection, ALICE, "key-1", fingerprint="f", task=ALICES,
+                                now=NOW, expires_at=NOW + timedelta(days=1))
         await tasks.insert_task(connection, new)
         assert await tasks.update_task(connection, ALICE, ALICES.id, {"title": "renamed"})
         assert await tasks.delete_task(connection, ALICE, new.id) is True
     after = await _rows(db)
-    for table in ("tasks", "users"):
+    for table in ("tasks", "users", "idempotency_keys"):
         others_before = [row for row in before[table] if ALICE not in row]
         assert [row for row in after[table] if ALICE not in row] == others_before, table
     assert after != before  # Alice's own rows did change
+
+
+async def test_revision_and_lock_of_one_user_touch_no_other_row(db: Database):
+    async with db.read() as connection:
+        revisions = {user: await users.tasks_revision(connection, user)
+                     for user in (ALICE, BOB, CAROL)}
+        assert await users.tasks_revision(connection, "nobody") is None
+    before = await _rows(db)
+    async with db.transaction() as connection:
+        assert await users.lock_user(connection, CAROL) is True
+        assert await users.advance_revision(connection, CAROL) is True
+        assert await users.lock_user(connection, "nobody") is False
+        assert await users.advance_revision(connection, "nobody") is False
+    async with db.read() as connection:
+        assert await users.tasks_revision(connection, CAROL) != revisions[CAROL]
+        for user in (ALICE, BOB):
+            assert await users.tasks_revision(connection, user) == revisions[user]
+    after = await _rows(db)
+    assert after["tasks"] == before["tasks"]
+    assert [r for r in after["users"] if CAROL not in r] == [
+        r for r in before["users"] if CAROL not in r]
+
+
+async def test_deleting_a_user_removes_their_rows_and_no_one_elses(db: Database):
+    async with db.transaction() as connection:
+        await idempotency.store(connection, BOB, "k", fingerprint="f", task=BOBS[0],
+                                now=NOW, expires_at=NOW + timedelta(days=1))
+        await idempotency.store(connection, ALICE, "k", fingerprint="f", task=ALICES,
+                                now=NOW, expires_at=NOW + timedelta(days=1))
+    before = await _rows(db)
+    async with db.transaction() as connection:
+        assert await users.delete_user(connection, ALICE) is True
+        assert await users.delete_user(connection, ALICE) is False
+    after = await _rows(db)
+    for table in ("tasks", "users", "idempotency_keys"):
+        assert after[table] == [row for row in before[table] if ALICE not in row], table
+
+
+async def test_idempotency_keys_belong_to_their_owner(db: Database):
+    async with db.transaction() as connection:
+        await idempotency.store(connection, BOB, "shared", fingerprint="bob's", task=BOBS[0],
+                                now=NOW, expires_at=NOW + timedelta(days=1))
+    before = await _rows(db)
+    async with db.transaction() as connection:
+        for intruder in (ALICE, CAROL):
+            assert await idempotency.find(connection, intruder, "shared", NOW) is None
+            assert await idempotency.count(connection, intruder) == 0
+        stored = await idempotency.find(connection, BOB, "shared", NOW)
+        assert stored is not None and (stored.fingerprint, stored.task) == ("bob's", BOBS[0])
+    assert await _rows(db) == before
+
+
+async def test_a_claimed_key_does_not_block_another_owners_identical_key(
+        db: Database, database_url: str):
+    if database_url.startswith("sqlite"):  # one write transaction at a time: nothing to hold
+        async with db.transaction() as connection:
+            assert await idempotency.claim(connection, BOB, "shared") is True
+        return
+    async with db.transaction() as first, db.transaction() as second:
+        assert await idempotency.claim(first, BOB, "shared") is True
+        assert await idempotency.claim(second, ALICE, "shared") is True
+        assert await idempotency.claim(second, BOB, "shared") is False  # Bob's own: held
+
+
+async def test_purging_removes_expired_keys_only(db: Database):
+    async with db.transaction() as connection:
+        for owner, key, expires in ((BOB, "old", NOW), (ALICE, "old", NOW),
+                                    (BOB, "fresh", NOW + timedelta(days=1))):
+            await idempotency.store(connection, owner, key, fingerprint="f", task=BOBS[0],
+                                    now=NOW - timedelta(days=1), expires_at=expires)
+    async with db.transaction() as connection:
+        assert await idempotency.purge_expired(connection, NOW) == 2
+    async with db.read() as connection:
+        assert await idempotency.find(connection, BOB, "fresh", NOW) is not None
+        assert (await idempotency.count(connection, BOB),
+                await idempotency.count(connection, ALICE)) == (1, 0)
 
 
 COVERED = {
     "persistence.tasks.fetch", "persistence.tasks.fetch_many", "persistence.tasks.search",
     "persistence.tasks.count", "persistence.tasks.count_by_status",
     "persistence.tasks.update_task", "persistence.tasks.delete_task",
-    "persistence.tasks.insert_task", "persistence.users.upsert_user",
+    "persistence.tasks.insert_task", "persistence.users.record_write",
+    "persistence.users.advance_revision", "persistence.users.tasks_revision",
+    "persistence.users.lock_user", "persistence.users.delete_user",
+    "persistence.idempotency.claim", "persistence.idempotency.find",
+    "persistence.idempotency.store", "persistence.idempotency.count",
+    "persistence.idempotency.purge_expired",
 }
 """The storage functions the tests above call with another owner's id (or beside one)."""

@@ -521,7 +521,9 @@ async def test_every_response_has_request_id_and_security_headers(client: httpx.
     response = await client.get(tasks_url(ALICE), headers={**auth(ALICE), "X-Request-ID": "abc-1"})
     assert response.headers["x-request-id"] == "abc-1"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["cache-control"] == "private, no-cache"  # a read with an ETag
+    created = await client.post(tasks_url(ALICE), json={"title": "t"}, headers=auth(ALICE))
+    assert created.headers["cache-control"] == "no-store"
     hostile = await client.get(tasks_url(ALICE), headers={"X-Request-ID": "bad id\n"})
     assert hostile.headers["x-request-id"] != "bad id"
     assert hostile.json()["request_id"] == hostile.headers["x-request-id"]

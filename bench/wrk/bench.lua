@@ -1,15 +1,16 @@
 -- bench.lua -- one wrk script for every scenario of bench/run.sh.
 --
 -- Environment (read in every wrk thread):
---   SCENARIO     rest_list | rest_get | rest_create | rest_update | rest_complete |
+--   SCENARIO     rest_list | rest_poll | rest_get | rest_create | rest_update | rest_complete |
 --                gql_list | gql_get10 | mixed
+--   POLL_TAGS_FILE  rest_poll: lines "<user_id> <ETag>" (the list's tag, sent as If-None-Match)
 --   USERS_FILE   lines "<user_id> <jwt> <task_id> [<task_id> ...]" (driver.py writes it;
 --                the anchors' data/users.txt has the same format)
 --   GQL_LIST_FILE, GQL_GET10_FILE   GraphQL documents (bench/queries/*.graphql)
 --   MIX          mixed weights, e.g. "rest_list:35,rest_get:25,gql_list:10,..." (driver.py sets it)
 --   API_PREFIX   default "/api";  GQL_PATH  default "/graphql";  LIST_LIMIT  default 50
 -- Each request picks a random user of USERS_FILE (and a random task id of that user).
--- Errors: any non-2xx status, and any body containing "errors" (GraphQL errors; REST
+-- Errors: any non-2xx status (304 counts as success: rest_poll expects it), and any body containing "errors" (GraphQL errors; REST
 -- bodies never carry that key), plus wrk's own socket errors (connect/read/write/timeout).
 -- done() prints machine-readable lines for driver.py:
 --   RESULT <req/s> <p50_ms> <p95_ms> <p99_ms> <errors> <requests> <busy_conns>
@@ -30,6 +31,7 @@ bad_gql = 0
 first_bad = ""
 
 local users = {}
+local poll_tags = {}
 local scenario, prefix, gql_path, list_limit, heavy_page, heavy_pages, heavy
 local gql_list_doc, gql_get10_doc
 local mix = {}       -- { {name, cumulative_weight}, ... }
@@ -91,12 +93,21 @@ function init(args)
   else
     kinds[scenario] = true
   end
+  if kinds.rest_poll then
+    local pf = assert(io.open(assert(os.getenv("POLL_TAGS_FILE"), "POLL_TAGS_FILE not set"), "r"))
+    for line in pf:lines() do
+      local user, tag = line:match("^(%S+) (%S+)$")
+      if user then poll_tags[user] = tag end
+    end
+    pf:close()
+  end
   if kinds.gql_list then gql_list_doc = read_doc("GQL_LIST_FILE") end
   if kinds.gql_get10 then gql_get10_doc = read_doc("GQL_GET10_FILE") end
 end
 
 local auth_json = { ["Authorization"] = "", ["Content-Type"] = "application/json" }
 local auth_only = { ["Authorization"] = "" }
+local poll_headers = { ["Authorization"] = "", ["If-None-Match"] = "" }
 local VARS = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j" }
 
 local function make(kind)
@@ -105,6 +116,11 @@ local function make(kind)
   if kind == "rest_list" then
     auth_only["Authorization"] = u.auth
     return wrk.format("GET", prefix .. "/" .. u.user .. "/tasks?limit=" .. list_limit, auth_only)
+  elseif kind == "rest_poll" then
+    -- the same list as rest_list, sent with the tag it had: unchanged, so 304 without a body
+    poll_headers["Authorization"] = u.auth
+    poll_headers["If-None-Match"] = poll_tags[u.user] or ""
+    return wrk.format("GET", prefix .. "/" .. u.user .. "/tasks?limit=" .. list_limit, poll_headers)
   elseif kind == "rest_heavy" then
     -- one page of heavy_user's tasks (1,000 in the full seed), a random page each time
     auth_only["Authorization"] = heavy.auth
@@ -149,7 +165,7 @@ function request()
 end
 
 function response(status, headers, body)
-  if status < 200 or status > 299 then
+  if (status < 200 or status > 299) and status ~= 304 then
     bad_status = bad_status + 1
     if first_bad == "" then first_bad = tostring(status) end
   elseif body ~= nil and body:find('"errors"', 1, true) then

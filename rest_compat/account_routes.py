@@ -1,0 +1,50 @@
+"""DELETE /api/{user_id}: the caller erases everything held about them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from starlette.convertors import Convertor, register_url_convertor
+
+from plumbing.errors import guarded_route
+from resolvers import account
+from resolvers.context import Context
+from rest_compat.error_formats import DetailFormat
+from rest_compat.openapi import SECURED, error_responses
+from rest_compat.ownership import own_context
+from rest_compat.task_routes import primary_router
+
+
+class _UserSegment(Convertor[str]):
+    """A user id in the path, but never the literal segments of other families (/api/tasks,
+    /api/v1): those paths stay theirs, so DELETE /api/tasks is still a 405 there."""
+
+    regex = r"(?!(?:tasks|v1)$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("account_user", _UserSegment())
+PREFIX = "/api/{user_id}"
+_PATH = "/api/{user_id:account_user}"
+ERRORS = DetailFormat(validation_status=400)
+router = APIRouter(prefix=_PATH, tags=primary_router.tags, route_class=guarded_route(ERRORS),
+                   dependencies=SECURED)
+
+
+@router.delete(
+    "", status_code=204, operation_id="eraseMyData", response_model=None,
+    summary="Erase everything held about the caller",
+    description="Removes the caller's user record, every task and every stored Idempotency-Key "
+                "in one transaction. Answers 204 also when there was nothing to remove, so it "
+                "is safe to retry. Another user's id is 403.",
+    responses={204: {"description": "Erased (or there was nothing to erase); no body"},
+               **error_responses(ERRORS, 403, path=PREFIX)})
+async def erase_my_data(ctx: Annotated[Context, Depends(own_context)]) -> Response:
+    await account.erase_my_data(ctx)
+    return Response(status_code=204)
