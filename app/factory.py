@@ -20,6 +20,7 @@ from persistence.database import Database
 from plumbing import health, metrics
 from plumbing.dependencies import Services
 from plumbing.errors import format_of, render_problem
+from plumbing.inflight import InFlight
 from plumbing.logs import configure_logging
 from plumbing.middleware import BodyLimitMiddleware, RequestMiddleware
 from plumbing.problems import problem_for
@@ -57,7 +58,8 @@ def build_services(settings: Settings) -> Services:
                           storage_url=settings.rate_limit_storage_url,
                           key_prefix=settings.rate_limit_key_prefix)
     return Services(db=database, rate_limiter=limiter,
-                    verifier=TokenVerifier(secret=secret, jwks=jwks, policy=policy))
+                    verifier=TokenVerifier(secret=secret, jwks=jwks, policy=policy),
+                    in_flight=InFlight(settings.max_requests_in_flight_per_user))
 
 
 def graphql_endpoint(settings: Settings) -> GraphQLEndpoint:

@@ -13,6 +13,7 @@ from auth.principal import Principal
 from auth.verifier import TokenVerifier
 from persistence.database import Database
 from plumbing import metrics
+from plumbing.inflight import RELEASE_SLOT, InFlight
 from plumbing.problems import RateLimited
 from plumbing.ratelimit import Budget, RateLimiter
 from resolvers.context import Context
@@ -27,6 +28,7 @@ class Services:
     db: Database
     verifier: TokenVerifier
     rate_limiter: RateLimiter
+    in_flight: InFlight
 
 
 def services(request: Request) -> Services:
@@ -36,10 +38,10 @@ def services(request: Request) -> Services:
 async def authenticate(request: Request) -> Principal:
     """The caller's principal from the bearer token, within the rate limits.
 
-    A verified caller spends their own budget and is never refused because of their address.
-    Requests without a valid token spend their client address's budget; once it is spent they
-    get 429 instead of 401, so token guessing is limited too. Every failure is logged with its
-    reason, never with the token.
+    A verified caller spends their own budget and is never refused because of their address,
+    and takes one of their slots of requests in flight. Requests without a valid token spend
+    their client address's budget; once it is spent they get 429 instead of 401, so token
+    guessing is limited too. Every failure is logged with its reason, never with the token.
     """
     limiter = services(request).rate_limiter
     try:
@@ -54,6 +56,7 @@ async def authenticate(request: Request) -> Principal:
         raise
     request.state.user_id = principal.user_id
     _admit(request, await limiter.spend_user(principal.user_id), "user")
+    _take_slot(request, principal.user_id)
     return principal
 
 
@@ -67,7 +70,27 @@ def _admit(request: Request, budget: Budget | None, scope: str) -> None:
         raise RateLimited(request.state.rate_limit_headers)
 
 
+IN_FLIGHT_RETRY_AFTER = "1"
+
+
+def _take_slot(request: Request, user_id: str) -> None:
+    """One of the user's slots of requests in flight (429 when all are taken).
+
+    The slot is given back when the response has ended, whatever happened (an error, a client
+    that went away): RequestMiddleware calls ``release_slot`` in its ``finally``.
+    """
+    state = request.scope.setdefault("state", {})
+    if RELEASE_SLOT in state:  # an earlier dependency of this request took it already
+        return
+    in_flight = services(request).in_flight
+    if not in_flight.enter(user_id):
+        metrics.RATE_LIMITED.labels("in_flight").inc()
+        headers = getattr(request.state, "rate_limit_headers", {})
+        raise RateLimited({**headers, "Retry-After": IN_FLIGHT_RETRY_AFTER})
+    state[RELEASE_SLOT] = lambda: in_flight.leave(user_id)
+
+
 async def request_context(request: Request) -> Context:
     """FastAPI dependency: the authenticated resolver Context of this request."""
     principal = await authenticate(request)
-    return Context(principal=principal, db=services(request).db)
+    return Context(principal=principal, db=services(request).db.for_request())

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from auth.errors import AuthenticationError
 from persistence.errors import DatabaseUnavailable
@@ -48,6 +49,9 @@ SERVICE_UNAVAILABLE = Problem(503, "SERVICE_UNAVAILABLE",
                               "The database is unavailable; retry later",
                               headers={"Retry-After": RETRY_AFTER_SECONDS})
 INTERNAL_ERROR = Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
+CLIENT_CLOSED_REQUEST = Problem(499, "CLIENT_CLOSED_REQUEST",
+                                "The client went away before sending its whole request")
+"""Nobody reads it; 499 is the status logs and proxies use for a client that hung up."""
 
 
 def report_problem(error: Exception, *, validation_status: int = 400) -> Problem:
@@ -98,6 +102,8 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
             return Problem(429, "RATE_LIMITED", "Too many requests", headers=error.headers)
         case DatabaseUnavailable():
             return SERVICE_UNAVAILABLE
+        case ClientDisconnect():
+            return CLIENT_CLOSED_REQUEST
         case HTTPException():
             return Problem(error.status_code, _HTTP_CODES.get(error.status_code, "BAD_REQUEST"),
                            str(error.detail), headers=dict(error.headers or {}))
