@@ -50,7 +50,7 @@ class Database:
             return cls(engine, connections=1, wait_seconds=timeout)
         connect_args: dict[str, Any] = {
             "timeout": connect_timeout, **target.connect_args,
-            **_statement_timeouts(statement_timeout, server_side=not target.behind_pgbouncer),
+            **_session_settings(statement_timeout, server_side=not target.behind_pgbouncer),
         }
         engine = create_async_engine(
             target.url,
@@ -176,18 +176,24 @@ CLIENT_TIMEOUT_MARGIN_SECONDS = 1.0
 """How much later than the server the driver gives up on a statement (the server answers first)."""
 
 
-def _statement_timeouts(seconds: float, *, server_side: bool) -> dict[str, Any]:
-    """asyncpg connect arguments bounding every statement to ``seconds``.
+def _session_settings(statement_timeout: float, *, server_side: bool) -> dict[str, Any]:
+    """asyncpg connect arguments: statements bounded in time and planned for their own values.
 
-    PostgreSQL cancels the statement itself (``statement_timeout``), which leaves the
-    connection healthy; the driver's ``command_timeout`` is the backstop should the server
-    not answer. PgBouncer refuses that start-up parameter, so behind it the driver's bound,
-    which cancels the statement on the server too, is the only one.
+    PostgreSQL cancels a statement past ``statement_timeout`` itself, which leaves the
+    connection healthy; the driver's ``command_timeout`` is the backstop should the server not
+    answer. ``force_custom_plan``: a prepared statement is otherwise switched to a generic
+    plan, made once for any user, after a few runs, and with one user holding most of the rows
+    that plan scans everyone's tasks (a parallel scan of 100,000 rows to list another user's
+    five). PgBouncer refuses start-up parameters: behind it the driver's timeout, which cancels
+    the statement on the server too, is the only bound, and statements are prepared afresh for
+    every run, so each is planned for its values anyway.
     """
     if not server_side:
-        return {"command_timeout": seconds}
-    return {"command_timeout": seconds + CLIENT_TIMEOUT_MARGIN_SECONDS,
-            "server_settings": {"statement_timeout": f"{max(1, round(seconds * 1000))}ms"}}
+        return {"command_timeout": statement_timeout}
+    milliseconds = max(1, round(statement_timeout * 1000))
+    return {"command_timeout": statement_timeout + CLIENT_TIMEOUT_MARGIN_SECONDS,
+            "server_settings": {"statement_timeout": f"{milliseconds}ms",
+                                "plan_cache_mode": "force_custom_plan"}}
 
 
 class _Deadline:
