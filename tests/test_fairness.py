@@ -26,6 +26,13 @@ from tests.support import ALICE, BOB, assert_error, auth, make_task, tasks_url
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings with the default cap on requests in flight (conftest lifts it)."""
+    default = Settings.model_fields["max_requests_in_flight_per_user"].default
+    return settings.model_copy(update={"max_requests_in_flight_per_user": default})
+
+
 @dataclass
 class Checkouts:
     """Connections of the app's pool checked out right now, and the most at any one time."""
