@@ -19,6 +19,7 @@ from plumbing.ratelimit import Budget, RateLimiter
 from resolvers.context import Context
 
 audit = logging.getLogger("todo_api.audit")
+IN_FLIGHT_RETRY_AFTER = "1"
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,6 @@ def _admit(request: Request, budget: Budget | None, scope: str) -> None:
     if not budget.allowed:
         metrics.RATE_LIMITED.labels(scope).inc()
         raise RateLimited(request.state.rate_limit_headers)
-
-
-IN_FLIGHT_RETRY_AFTER = "1"
 
 
 def _take_slot(request: Request, user_id: str) -> None:
