@@ -4,9 +4,9 @@
 Measures victims' lists (`GET /api/{u}/tasks?limit=50`, VICTIMS users, each paced at
 VICTIM_RATE requests per second, inside its rate limit) alone, then again while `heavy_user`
 (HEAVY_TASKS tasks) drives the heaviest operations the limits allow from NOISY_CLIENTS clients
-at once, more than its requests in flight may hold: GraphQL requests of 30 aliased searches of
-100 tasks each, the largest REST page, creates. Target: the victims' p95 with the neighbour
-within 2x of their p95 alone, and not one 429 or 5xx for a victim.
+at once, more than its requests in flight may hold (8 per worker): GraphQL requests of 30
+aliased searches of 100 tasks each, the largest REST page, creates. Target: the victims' p95
+with the neighbour within 2x of their p95 alone, and not one 429 or 5xx for a victim.
 
     .venv/bin/python bench/noisy_neighbour.py           # 30 s per phase
     .venv/bin/python bench/noisy_neighbour.py --smoke   # 4 s per phase, small seed
@@ -149,7 +149,7 @@ def preflight(base_url: str, user: str, token: str, page: int) -> None:
 def measure(cfg: driver.Config, users: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
     seconds = env_float("PHASE_SECONDS", 4 if cfg.smoke else 30)
     rate = env_float("VICTIM_RATE", 1.0)
-    clients = int(env_float("NOISY_CLIENTS", 12))
+    clients = int(env_float("NOISY_CLIENTS", 24))
     page = int(env_float("NOISY_PAGE", 500))
     heavy_user, heavy_token, _ = next(u for u in users if u[0] == "heavy_user")
     victim_users = [u for u in users if u[0] != "heavy_user"][:int(env_float("VICTIMS", 10))]
