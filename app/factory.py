@@ -21,6 +21,7 @@ from plumbing import health, metrics
 from plumbing.compression import CompressionMiddleware
 from plumbing.dependencies import Services
 from plumbing.errors import format_of, render_problem
+from plumbing.inflight import InFlight
 from plumbing.logs import configure_logging
 from plumbing.middleware import BodyLimitMiddleware, HeadMiddleware, RequestMiddleware
 from plumbing.problems import problem_for
@@ -66,7 +67,8 @@ def build_services(settings: Settings) -> Services:
                           key_prefix=settings.rate_limit_key_prefix)
     return Services(db=database, rate_limiter=limiter,
                     verifier=TokenVerifier(secret=secret, jwks=jwks, policy=policy),
-                    max_tasks_per_user=settings.max_tasks_per_user)
+                    max_tasks_per_user=settings.max_tasks_per_user,
+                    in_flight=InFlight(settings.max_requests_in_flight_per_user))
 
 
 def graphql_endpoint(settings: Settings) -> GraphQLEndpoint:

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     rate_limit_anonymous: str = "30/minute"
     rate_limit_storage_url: str | None = None
     rate_limit_key_prefix: str = "todo-api"
+    max_requests_in_flight_per_user: int = Field(8, ge=1, le=10_000)
     forwarded_allow_ips: str = "127.0.0.1"
     web_concurrency: int = Field(1, ge=1, le=64)  # worker processes of `todo-api serve`
     shutdown_timeout_seconds: int = Field(20, ge=1, le=600)  # for requests still running at SIGTERM

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ SHARED_SECRET_ALGORITHMS = frozenset({"HS256"})
 PUBLIC_KEY_ALGORITHMS = frozenset({"EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384",
                                    "PS512", "ES256", "ES384", "ES512"})
 USER_ID_CLAIMS = ("sub", "id", "userId", "user_id")
+TIME_CLAIMS = ("exp", "nbf", "iat")
 MAX_TOKEN_LENGTH = 8192
 MAX_USER_ID_LENGTH = 255
 VERIFIED_TOKENS = 4096
@@ -103,7 +105,7 @@ class TokenVerifier:
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
         policy = self._policy
         try:
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=[algorithm],
@@ -114,6 +116,9 @@ class TokenVerifier:
             )
         except jwt.InvalidTokenError as error:
             raise AuthenticationError(_failure_for(error)) from error
+        if not all(_is_numeric_date(claims[name]) for name in TIME_CLAIMS if name in claims):
+            raise AuthenticationError(AuthFailure.MALFORMED)
+        return claims
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -124,6 +129,16 @@ def _header(token: str) -> dict[str, Any]:
     if not isinstance(header.get("alg"), str):
         raise AuthenticationError(AuthFailure.MALFORMED)
     return header
+
+
+def _is_numeric_date(value: Any) -> bool:
+    """A JSON number that a float holds (PyJWT also takes strings of digits and huge integers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer past 1.8e308
+        return False
 
 
 def _failure_for(error: jwt.InvalidTokenError) -> AuthFailure:

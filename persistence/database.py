@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import await_
 
 from persistence.errors import DatabaseUnavailable, is_unavailable
 from persistence.urls import DatabaseTarget
@@ -42,12 +46,11 @@ class Database:
         """Build the engine for ``target`` (no connection is opened yet)."""
         if target.is_sqlite:
             timeout = max(pool_timeout, 30.0)
-            return cls(_sqlite_engine(target, timeout=timeout), connections=1,
-                       wait_seconds=timeout)
+            engine = _sqlite_engine(target, timeout=timeout, statement_timeout=statement_timeout)
+            return cls(engine, connections=1, wait_seconds=timeout)
         connect_args: dict[str, Any] = {
-            "timeout": connect_timeout,
-            "command_timeout": statement_timeout,
-            **target.connect_args,
+            "timeout": connect_timeout, **target.connect_args,
+            **_session_settings(statement_timeout, server_side=not target.behind_pgbouncer),
         }
         engine = create_async_engine(
             target.url,
@@ -88,6 +91,10 @@ class Database:
         finally:
             self._admission.release()
 
+    def for_request(self) -> RequestDatabase:
+        """A handle for one request: it holds at most one pooled connection at a time."""
+        return RequestDatabase(self)
+
     async def ping(self) -> None:
         """Run a trivial statement; raise DatabaseUnavailable when the database is down."""
         async with self.read() as connection:
@@ -102,6 +109,59 @@ class Database:
         await self.engine.dispose()
 
 
+class ConnectionAlreadyHeld(RuntimeError):
+    """Code that holds the request's connection waited for another one: it would never get it."""
+
+
+_held_turn: ContextVar[object | None] = ContextVar("held_turn", default=None)
+"""The turn of a RequestDatabase that the running code (or the code that started it) holds."""
+
+
+class RequestDatabase:
+    """One request's way to the database: at most one pooled connection at a time.
+
+    GraphQL resolves sibling fields concurrently, and DataLoader batches run in tasks of their
+    own; here they queue for the request's one turn instead of each taking a connection, so a
+    request with thirty aliased fields takes one connection from the pool, not thirty. Code
+    that holds the turn must not wait for anything that needs another one (a loader, a
+    sibling): that is refused with ConnectionAlreadyHeld instead of waiting forever.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._turn = asyncio.Lock()
+        self._holder: object | None = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """As ``Database.transaction``, once the request's turn comes."""
+        async with self._my_turn(), self._database.transaction() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """As ``Database.read``, once the request's turn comes."""
+        async with self._my_turn(), self._database.read() as connection:
+            yield connection
+
+    def ensure_not_held(self) -> None:
+        """ConnectionAlreadyHeld when the running code holds this request's connection."""
+        if self._holder is not None and _held_turn.get() is self._holder:
+            raise ConnectionAlreadyHeld("this request already holds its database connection")
+
+    @asynccontextmanager
+    async def _my_turn(self) -> AsyncIterator[None]:
+        self.ensure_not_held()
+        async with self._turn:
+            self._holder = holder = object()
+            token = _held_turn.set(holder)
+            try:
+                yield
+            finally:
+                _held_turn.reset(token)
+                self._holder = None
+
+
 @asynccontextmanager
 async def _unavailable_on_outage() -> AsyncIterator[None]:
     """Database outages (refused connections, dropped sockets) as DatabaseUnavailable."""
@@ -113,21 +173,79 @@ async def _unavailable_on_outage() -> AsyncIterator[None]:
         raise
 
 
-def _sqlite_engine(target: DatabaseTarget, *, timeout: float) -> AsyncEngine:
+CLIENT_TIMEOUT_MARGIN_SECONDS = 1.0
+"""How much later than the server the driver gives up on a statement (the server answers first)."""
+
+
+def _session_settings(statement_timeout: float, *, server_side: bool) -> dict[str, Any]:
+    """asyncpg connect arguments: statements bounded in time and planned for their own values.
+
+    PostgreSQL cancels a statement past ``statement_timeout`` itself, which leaves the
+    connection healthy; the driver's ``command_timeout`` is the backstop should the server not
+    answer. ``force_custom_plan``: a prepared statement is otherwise switched to a generic
+    plan, made once for any user, after a few runs, and with one user holding most of the rows
+    that plan scans everyone's tasks (a parallel scan of 100,000 rows to list another user's
+    five). PgBouncer refuses start-up parameters: behind it the driver's timeout, which cancels
+    the statement on the server too, is the only bound, and statements are prepared afresh for
+    every run, so each is planned for its values anyway.
+    """
+    if not server_side:
+        return {"command_timeout": statement_timeout}
+    milliseconds = max(1, round(statement_timeout * 1000))
+    return {"command_timeout": statement_timeout + CLIENT_TIMEOUT_MARGIN_SECONDS,
+            "server_settings": {"statement_timeout": f"{milliseconds}ms",
+                                "plan_cache_mode": "force_custom_plan"}}
+
+
+class _Deadline:
+    """When the statement SQLite is running must stop (never, between statements)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = math.inf
+
+    def passed(self) -> int:
+        """SQLite's progress handler: non-zero interrupts the running statement (once)."""
+        if time.monotonic() <= self.at:
+            return 0
+        self.at = math.inf  # the rollback that follows must not be interrupted too
+        return 1
+
+
+SQLITE_PROGRESS_STEPS = 10_000
+"""Virtual machine instructions between two looks at the deadline (well under a millisecond)."""
+
+
+def _sqlite_engine(target: DatabaseTarget, *, timeout: float,
+                   statement_timeout: float) -> AsyncEngine:
     # SQLite has a single writer: one pooled connection serialises transactions in the
     # pool's queue instead of failing them with "database is locked".
     engine = create_async_engine(
         target.url, pool_size=1, max_overflow=0, pool_timeout=timeout, hide_parameters=True,
         connect_args={"timeout": timeout},
     )
+    sync_engine = engine.sync_engine
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+    @event.listens_for(sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.close()
+        # SQLite has no statement timeout: a progress handler interrupts a statement past it.
+        deadline = record.info["deadline"] = _Deadline(statement_timeout)
+        await_(record.driver_connection.set_progress_handler(deadline.passed,
+                                                             SQLITE_PROGRESS_STEPS))
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _start(conn: Any, *_: Any) -> None:
+        deadline: _Deadline = conn.connection.info["deadline"]
+        deadline.at = time.monotonic() + deadline.seconds
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _stop(conn: Any, *_: Any) -> None:
+        conn.connection.info["deadline"].at = math.inf
 
     return engine

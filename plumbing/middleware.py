@@ -12,6 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plumbing import metrics
+from plumbing.inflight import release_slot
 from plumbing.logs import request_fields
 from plumbing.problems import PayloadTooLarge
 
@@ -54,6 +55,7 @@ class RequestMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            release_slot(state)
             _log_request(scope, status, time.perf_counter() - started, request_id)
             request_fields.reset(fields)
 

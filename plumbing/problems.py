@@ -29,7 +29,6 @@ FORBIDDEN_REASON = "user_mismatch"
 RETRY_AFTER_SECONDS = "5"
 RETRY_IN_PROGRESS_SECONDS = "1"
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
-CLIENT_CLOSED_REQUEST = 499  # nginx's status for the log line of a request nobody waits for
 
 
 class PayloadTooLarge(Exception):
@@ -59,6 +58,9 @@ SERVICE_UNAVAILABLE = Problem(503, "SERVICE_UNAVAILABLE",
                               "The database is unavailable; retry later",
                               headers={"Retry-After": RETRY_AFTER_SECONDS})
 INTERNAL_ERROR = Problem(500, "INTERNAL_ERROR", "An unexpected error occurred")
+CLIENT_CLOSED_REQUEST = Problem(499, "CLIENT_CLOSED_REQUEST",
+                                "The client went away before sending its whole request")
+"""Nobody reads it; 499 is the status logs and proxies use for a client that hung up."""
 
 
 def report_problem(error: Exception, *, validation_status: int = 400) -> Problem:
@@ -107,8 +109,7 @@ def problem_for(error: Exception, *, validation_status: int = 400) -> Problem:
         case RateLimited():
             return Problem(429, "RATE_LIMITED", "Too many requests", headers=error.headers)
         case ClientDisconnect():  # the client left (or the server cut off its slow body)
-            return Problem(CLIENT_CLOSED_REQUEST, "CLIENT_CLOSED_REQUEST",
-                           "The client closed the connection before sending the whole request")
+            return CLIENT_CLOSED_REQUEST
         case DatabaseUnavailable():
             return SERVICE_UNAVAILABLE
         case HTTPException():

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from persistence import idempotency, tasks, users
-from persistence.database import Database
+from persistence.database import Database, RequestDatabase
 from resolvers.context import Context
 from resolvers.domain import TaskFilter
 
@@ -30,7 +30,8 @@ async def erase_my_data(ctx: Context) -> Erasure:
     return erasure
 
 
-async def erase_user(db: Database, user_id: str, *, requested_by: str) -> Erasure:
+async def erase_user(db: Database | RequestDatabase, user_id: str, *, requested_by: str
+                     ) -> Erasure:
     """Erase ``user_id``'s row and, by cascade, everything that references it; one transaction.
 
     The row is locked first, as every write to the user's tasks locks it first: a write that

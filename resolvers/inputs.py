@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -61,6 +62,14 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in_utc(value: datetime | None) -> datetime | None:
+    """``value`` in UTC; ValueError when that instant falls outside years 1-9999."""
+    try:
+        return as_utc(value)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise ValueError("must fall within the years 1 to 9999 once converted to UTC") from None
 
 
 def _not_null(value: Any) -> Any:
@@ -127,8 +136,8 @@ def _task_schema(*never_null: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-DueDate = Annotated[datetime | None, BeforeValidator(_not_a_number)]
-"""A date-time in ISO 8601 (bodies and query parameters alike)."""
+DueDate = Annotated[datetime | None, BeforeValidator(_not_a_number), AfterValidator(_in_utc)]
+"""A date-time in ISO 8601, converted to UTC (bodies and query parameters alike)."""
 
 
 class _TaskFields(BaseModel):
@@ -155,11 +164,6 @@ class _TaskFields(BaseModel):
     @classmethod
     def _description(cls, value: str | None) -> str | None:
         return None if value is None else check_text(value, max_length=MAX_DESCRIPTION_LENGTH)
-
-    @field_validator("due_date", mode="after")
-    @classmethod
-    def _due_date(cls, value: datetime | None) -> datetime | None:
-        return as_utc(value)
 
 
 class NewTask(_TaskFields):

@@ -7,14 +7,14 @@ import uuid
 from aiodataloader import DataLoader
 
 from persistence import tasks
-from persistence.database import Database
+from persistence.database import RequestDatabase
 from resolvers.domain import StatusCounts, Task
 
 
 class Loaders:
     """The loaders of one request; each batch function filters by the bound owner."""
 
-    def __init__(self, db: Database, owner: str) -> None:
+    def __init__(self, db: RequestDatabase, owner: str) -> None:
         self._db = db
         self._owner = owner
         self.task: DataLoader[uuid.UUID, Task | None] = DataLoader(self._tasks_by_id)

@@ -10,9 +10,8 @@ from plumbing.etags import ANY, parse_tags
 from resolvers.domain import Task
 from resolvers.tasks import ANY_TAG
 
-# A strong tag holding a version; weak tags (W/"…") never match, as If-Match compares strongly.
-# Digits are ASCII only ("²".isdigit() is true) and bounded (no version has 19 digits).
-_VERSION_TAG = re.compile(r'"([0-9]{1,18})"')
+# What etag() writes: ASCII digits ("²".isdigit() is true), no leading zero, bounded.
+_VERSION = re.compile(r"[1-9][0-9]{0,17}")
 REVALIDATE = {"Cache-Control": "private, no-cache"}
 """Answers with a tag: a browser may keep them, but asks (If-None-Match) before each reuse."""
 
@@ -31,12 +30,16 @@ def listing_scope(request: Request) -> str:
 
 
 def expected_versions(request: Request) -> frozenset[int] | None:
-    """The versions If-Match accepts: None without the header or for ``*``."""
+    """The versions If-Match accepts: None without the header or for ``*``.
+
+    Only a strong tag equal to a task's ETag names its version (If-Match compares strongly);
+    a header that is not a list of entity tags names none, so the write is refused.
+    """
     header = request.headers.get("if-match")
-    if header is None or header.strip() == "*":
+    if header is None or header.strip(" \t") == ANY:
         return None
-    tags = (_VERSION_TAG.fullmatch(tag.strip()) for tag in header.split(","))
-    return frozenset(int(match[1]) for match in tags if match)
+    return frozenset(int(tag.opaque) for tag in parse_tags(header)
+                     if not tag.weak and _VERSION.fullmatch(tag.opaque))
 
 
 def known_tags(request: Request) -> frozenset[str]:

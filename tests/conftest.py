@@ -91,6 +91,7 @@ def settings(database_url: str) -> Settings:
         app_env="development", database_url=database_url, better_auth_secret=TEST_SECRET,
         db_pool_size=5, db_max_overflow=5, _env_file=None,  # type: ignore[call-arg]
         rate_limit="100000/minute", rate_limit_anonymous="100000/minute",  # see test_ratelimit
+        max_requests_in_flight_per_user=1000,  # tests of concurrency; see test_fairness
     ).validated()
 
 
