@@ -24,7 +24,7 @@ async def test_unexpected_error_is_logged_with_its_type_and_frames_not_its_messa
         settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
     title = f"private-title-{uuid.uuid4().hex}"
 
-    async def failing(_: object, body: bytes) -> None:
+    async def failing(_: object, body: bytes, **_options: object) -> None:
         message = f"could not store {json.loads(body)['title']!r}"  # as a driver quotes data
         raise RuntimeError(message)
 
