@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from persistence.models import TaskTable
+from persistence.models import TaskTable, UserTable
 from resolvers.domain import (
     RANKED_FIELDS,
     TASK_FIELDS,
@@ -135,21 +136,30 @@ def _after(ordering: TaskOrdering, shape: frozenset[str]) -> ColumnElement[bool]
     return after
 
 
+# The owner's task revision (users.tasks_revision), to ride along with a page in one statement.
+_REVISION = (select(UserTable.__table__.c.tasks_revision)  # type: ignore[attr-defined]
+             .where(UserTable.__table__.c.id == bindparam("owner"))  # type: ignore[attr-defined]
+             .scalar_subquery().label("revision"))
+
+
 @functools.cache  # finite: one statement per filter combination, ordering and cursor kind
-def _search_statement(ordering: TaskOrdering, shape: frozenset[str]) -> Select[Any]:
+def _search_statement(ordering: TaskOrdering, shape: frozenset[str], with_revision: bool
+                      ) -> Select[Any]:
     """A page of tasks with their total, every value bound at execution (built once)."""
     clauses = _filter_clauses(shape)
     total = select(func.count()).select_from(tasks).where(*clauses).scalar_subquery()
     if "after_id" in shape:
         clauses.append(_after(ordering, shape))
-    return (select(*_COLUMNS, total.label("total")).where(*clauses)
+    extra = (_REVISION,) if with_revision else ()
+    return (select(*_COLUMNS, total.label("total"), *extra).where(*clauses)
             .order_by(*_order_by(ordering))
             .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
 
 
 @functools.cache
-def _count_statement(shape: frozenset[str]) -> Select[Any]:
-    return select(func.count()).select_from(tasks).where(*_filter_clauses(shape))
+def _count_statement(shape: frozenset[str], with_revision: bool) -> Select[Any]:
+    total = select(func.count()).select_from(tasks).where(*_filter_clauses(shape))
+    return total.add_columns(_REVISION) if with_revision else total
 
 
 _INSERT = insert(tasks)
@@ -176,6 +186,15 @@ async def fetch_many(
     return [_task(row) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One page of tasks, how many match in all, and (when asked) the owner's task revision."""
+
+    tasks: list[Task]
+    total: int
+    revision: int | None = None
+
+
 async def search(
     connection: AsyncConnection,
     owner: str,
@@ -185,26 +204,39 @@ async def search(
     limit: int,
     offset: int = 0,
     after: SortKey | None = None,
-) -> tuple[list[Task], int]:
+    with_revision: bool = False,
+) -> Found:
     """One page of the owner's tasks matching ``flt``, and how many match in all.
 
-    One statement (the total rides along as a scalar subquery), so page and total come from
-    the same snapshot; only an empty page needs a second statement for the total.
+    One statement (the total, and the revision ``with_revision``, ride along as scalar
+    subqueries), so they all come from the same snapshot; only an empty page needs a second
+    statement for them.
     """
     params = _filter_params(owner, flt)
     if after is not None:
         params |= _after_params(after)
-    query = _search_statement(ordering, frozenset(params))
+    query = _search_statement(ordering, frozenset(params), with_revision)
     rows = (await connection.execute(query, {**params, "limit": limit, "offset": offset})).all()
     if not rows:
-        return [], await count(connection, owner, flt)
-    return [_task(row) for row in rows], int(rows[0].total)
+        return await _none_found(connection, owner, flt, with_revision)
+    first = rows[0]
+    return Found([_task(row) for row in rows], int(first.total),
+                 first.revision if with_revision else None)
+
+
+async def _none_found(connection: AsyncConnection, owner: str, flt: TaskFilter,
+                      with_revision: bool) -> Found:
+    params = _filter_params(owner, flt)
+    row = (await connection.execute(_count_statement(frozenset(params), with_revision),
+                                    params)).one()
+    return Found([], int(row[0]), row[1] if with_revision else None)
 
 
 async def count(connection: AsyncConnection, owner: str, flt: TaskFilter) -> int:
     """How many of the owner's tasks match ``flt``."""
     params = _filter_params(owner, flt)
-    return int((await connection.execute(_count_statement(frozenset(params)), params)).scalar_one())
+    statement = _count_statement(frozenset(params), False)
+    return int((await connection.execute(statement, params)).scalar_one())
 
 
 async def count_by_status(connection: AsyncConnection, owner: str) -> StatusCounts:

@@ -88,13 +88,20 @@ async def list_tasks(
 
 
 async def _page(connection: AsyncConnection, ctx: Context, query: TaskQuery) -> TaskPage:
+    return (await _found(connection, ctx, query, with_revision=False))[0]
+
+
+async def _found(connection: AsyncConnection, ctx: Context, query: TaskQuery, *,
+                 with_revision: bool) -> tuple[TaskPage, int | None]:
+    """The page ``query`` asks for, and the caller's task revision ``with_revision``."""
     after = decode_cursor(query.after, query.ordering) if query.after else None
-    found, total = await tasks.search(
+    found = await tasks.search(
         connection, ctx.owner, query.filter, query.ordering,
-        limit=query.limit + 1, offset=query.offset, after=after,
+        limit=query.limit + 1, offset=query.offset, after=after, with_revision=with_revision,
     )
-    return TaskPage(tasks=found[: query.limit], total=total,
-                    has_more=len(found) > query.limit, ordering=query.ordering)
+    page = TaskPage(tasks=found.tasks[: query.limit], total=found.total,
+                    has_more=len(found.tasks) > query.limit, ordering=query.ordering)
+    return page, found.revision
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +118,17 @@ async def list_tasks_if_changed(
 ) -> Listing:
     """Like ``list_tasks``, but when the listing's tag is in ``known_tags`` no page is read.
 
-    The tag changes with every write to the caller's tasks, through any door. It is read before
-    the page (never after), so a page is never older than its tag: at worst a write between the
-    two makes the next request read the page again. ``scope`` names the representation (the
-    door and its URL), so a tag of one listing never validates another.
+    The tag changes with every write to the caller's tasks, through any door. Without tags to
+    compare, it is read in the page's own statement (one snapshot); with them, it is read first
+    and the page only when it differs, never after, so a page is never older than its tag: at
+    worst a write between the two makes the next request read the page again. ``scope`` names
+    the representation (the door and its URL), so a tag of one listing never validates another.
     """
     _check_query(query, max_limit)
     async with ctx.db.read() as connection:
+        if not known_tags:  # a plain read: the page and its revision in one statement
+            page, revision = await _found(connection, ctx, query, with_revision=True)
+            return Listing(tag=_listing_tag(ctx.owner, revision, scope, query), page=page)
         revision = await users.tasks_revision(connection, ctx.owner)
         tag = _listing_tag(ctx.owner, revision, scope, query)
         if tag in known_tags or ANY_TAG in known_tags:

@@ -127,13 +127,15 @@ async def test_search_and_count_see_only_the_owners_tasks(db: Database, by: Sort
             for flt in EVERY_FILTER:
                 mine = {ALICES.id} if _matches(ALICES, flt) else set()
                 for intruder, expected in ((ALICE, mine), (CAROL, set())):
-                    found, total = await tasks.search(connection, intruder, flt, ordering,
-                                                      limit=10)
-                    assert (_ids(found), total) == (expected, len(expected)), (intruder, flt)
+                    found = await tasks.search(connection, intruder, flt, ordering, limit=10,
+                                               with_revision=True)
+                    assert (_ids(found.tasks), found.total) == (expected, len(expected)), (
+                        intruder, flt)
+                    assert found.revision == await users.tasks_revision(connection, intruder)
                     assert await tasks.count(connection, intruder, flt) == len(expected)
-                    paged, _ = await tasks.search(connection, intruder, flt, ordering,
-                                                  limit=10, after=after_bobs)
-                    assert _ids(paged) <= expected, (intruder, flt)
+                    paged = await tasks.search(connection, intruder, flt, ordering,
+                                               limit=10, after=after_bobs)
+                    assert _ids(paged.tasks) <= expected, (intruder, flt)
     assert await _rows(db) == before
 
 
