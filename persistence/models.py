@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -52,29 +52,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         assert isinstance(value, datetime)
-        if value.tzinfo is UTC:  # what asyncpg returns for timestamptz
-            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-
-Member = TypeVar("Member", bound=enum.StrEnum)
-
-
-class EnumText(TypeDecorator[Member]):
-    """A string enum stored as its value, read back as the member."""
-
-    impl = String
-    cache_ok = True
-
-    def __init__(self, members: type[Member], length: int) -> None:
-        super().__init__(length)
-        self._members: dict[str, Member] = {m.value: m for m in members}
-
-    def process_bind_param(self, value: Member | str | None, dialect: Dialect) -> str | None:
-        return None if value is None else str(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Member | None:
-        return None if value is None else self._members[value]
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """None on asyncpg: it already returns timestamptz as UTC datetimes (a call per value
+        saved: four per task read)."""
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
 
 
 POSTGRESQL_ONLY = {"dialects": {"postgresql"}}
@@ -131,8 +116,9 @@ class TaskTable(SQLModel, table=True):
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     completed: bool = Field(sa_column=Column(Boolean, nullable=False))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    status: TaskStatus = Field(sa_column=Column(EnumText(TaskStatus, 16), nullable=False))
-    priority: TaskPriority = Field(sa_column=Column(EnumText(TaskPriority, 8), nullable=False))
+    # Stored as their values; persistence.tasks turns them back into members as it reads rows.
+    status: TaskStatus = Field(sa_column=Column(String(16), nullable=False))
+    priority: TaskPriority = Field(sa_column=Column(String(8), nullable=False))
     due_date: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

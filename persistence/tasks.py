@@ -36,6 +36,7 @@ from resolvers.domain import (
     Task,
     TaskFilter,
     TaskOrdering,
+    TaskPriority,
     TaskStatus,
 )
 
@@ -53,8 +54,17 @@ _SORT_COLUMNS: dict[SortField, ColumnElement[Any]] = {
 }
 
 
+_WIDTH = len(TASK_FIELDS)
+_MEMBERS = tuple((TASK_FIELDS.index(name), {m.value: m for m in members})
+                 for name, members in (("status", TaskStatus), ("priority", TaskPriority)))
+
+
 def _task(row: Any) -> Task:
-    return Task(*row[:len(TASK_FIELDS)])
+    """The Task a row of _COLUMNS holds (its enum columns arrive as their values)."""
+    values = list(row[:_WIDTH])
+    for position, members in _MEMBERS:
+        values[position] = members[values[position]]
+    return Task(*values)
 
 
 def _filter_params(owner: str, flt: TaskFilter) -> dict[str, Any]:
