@@ -102,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
         redirect_slashes=False,
+        # Our own metrics and logs serve; FastAPI's OpenTelemetry would cost every request, and
+        # its logs would carry exception messages (which can quote user data).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         docs_url=None,  # served offline by install_docs
         redoc_url=None,
     )

@@ -56,7 +56,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """None on asyncpg: it already returns timestamptz as UTC datetimes (a call per value
-        saved: four per task read)."""
+        saved: four per task read), but for the calendar's first and last instant, which it
+        returns naive (its -infinity and infinity): persistence.tasks mends the one column a
+        client sets, due_date; the others are set by the server to the present."""
         if dialect.driver == "asyncpg":
             return None
         return super().result_processor(dialect, coltype)

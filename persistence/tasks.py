@@ -6,6 +6,7 @@ import functools
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import (
@@ -59,11 +60,17 @@ _MEMBERS = tuple((TASK_FIELDS.index(name), {m.value: m for m in members})
                  for name, members in (("status", TaskStatus), ("priority", TaskPriority)))
 
 
+_DUE_DATE = TASK_FIELDS.index("due_date")
+
+
 def _task(row: Any) -> Task:
     """The Task a row of _COLUMNS holds (its enum columns arrive as their values)."""
     values = list(row[:_WIDTH])
     for position, members in _MEMBERS:
         values[position] = members[values[position]]
+    due = values[_DUE_DATE]
+    if due is not None and due.tzinfo is None:  # asyncpg: the calendar's first/last instant
+        values[_DUE_DATE] = due.replace(tzinfo=UTC)  # (its -infinity/infinity) comes naive
     return Task(*values)
 
 

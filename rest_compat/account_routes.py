@@ -33,8 +33,7 @@ register_url_convertor("account_user", _UserSegment())
 PREFIX = "/api/{user_id}"
 _PATH = "/api/{user_id:account_user}"
 ERRORS = DetailFormat(validation_status=400)
-router = APIRouter(prefix=_PATH, tags=primary_router.tags, route_class=guarded_route(ERRORS),
-                   dependencies=SECURED)
+router = APIRouter(prefix=_PATH, tags=primary_router.tags, route_class=guarded_route(ERRORS))
 
 
 @router.delete(
@@ -44,7 +43,8 @@ router = APIRouter(prefix=_PATH, tags=primary_router.tags, route_class=guarded_r
                 "in one transaction. Answers 204 also when there was nothing to remove, so it "
                 "is safe to retry. Another user's id is 403.",
     responses={204: {"description": "Erased (or there was nothing to erase); no body"},
-               **error_responses(ERRORS, 403, path=PREFIX)})
+               **error_responses(ERRORS, 403, path=PREFIX)},
+    openapi_extra=SECURED)
 async def erase_my_data(ctx: Annotated[Context, Depends(own_context)]) -> Response:
     await account.erase_my_data(ctx)
     return Response(status_code=204)

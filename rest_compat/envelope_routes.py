@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from plumbing.errors import guarded_route
@@ -33,24 +33,25 @@ from rest_compat.conditional import (
 )
 from rest_compat.error_formats import EnvelopeFormat
 from rest_compat.idempotency import idempotency_key
-from rest_compat.list_query import MAX_OFFSET, ensure_utf8_query
+from rest_compat.list_query import MAX_OFFSET, read_query
 from rest_compat.openapi import (
+    IDEMPOTENCY_KEY,
     IF_NONE_MATCH,
     SECURED,
     TASKS_V1,
     error_responses,
     json_body,
     not_modified_response,
+    openapi_extra,
+    query_parameters,
     success,
-    with_idempotency_key,
 )
 from rest_compat.ownership import own_context
 
 PREFIX = "/api/v1/{user_id}/tasks"
 TITLE_MAX = 200
 ERRORS = EnvelopeFormat(validation_status=422)
-router = APIRouter(prefix=PREFIX, tags=[TASKS_V1],
-                   route_class=guarded_route(ERRORS), dependencies=SECURED)
+router = APIRouter(prefix=PREFIX, tags=[TASKS_V1], route_class=guarded_route(ERRORS))
 
 OwnContext = Annotated[Context, Depends(own_context)]
 # A malformed id is a validation error here (v1 clients expect 422), where the other task
@@ -86,20 +87,23 @@ def _task(task: Task, message: str, status_code: int = 200, **headers: str) -> R
     return _envelope({"task": task}, message, status_code, {"ETag": etag(task), **headers})
 
 
-def _op(operation: str, summary: str, *statuses: int, **extra: Any) -> dict[str, Any]:
-    """Decorator arguments: operation id, summary, documented responses (403 always: the path)."""
+def _op(operation: str, summary: str, *statuses: int,
+        documents: tuple[dict[str, Any], ...] = (), **extra: Any) -> dict[str, Any]:
+    """Decorator arguments: operation id, summary, documented responses (403 always: the path)
+    and ``documents`` (parts of ``openapi_extra``: what the route reads itself)."""
     responses = error_responses(ERRORS, 403, 422, *statuses, path=PREFIX)
     return {"operation_id": f"{operation}V1", "summary": summary, "response_model": None,
-            "responses": {**extra.pop("responses", {}), **responses}, **extra}
+            "responses": {**extra.pop("responses", {}), **responses},
+            "openapi_extra": openapi_extra(SECURED, *documents), **extra}
 
 
-@router.get("", **_op("listTasks", "List the caller's tasks", openapi_extra=IF_NONE_MATCH,
+@router.get("", **_op("listTasks", "List the caller's tasks",
+                      documents=(query_parameters(EnvelopeListQuery), IF_NONE_MATCH),
                       responses={**success(200, schemas.TaskListEnvelope,
                                            "A page of tasks with its pagination", "ETag"),
                                  **not_modified_response()}))
-async def list_tasks(ctx: OwnContext, params: Annotated[EnvelopeListQuery, Query()],
-                     request: Request) -> Response:
-    ensure_utf8_query(request)
+async def list_tasks(ctx: OwnContext, request: Request) -> Response:
+    params = read_query(EnvelopeListQuery, request)
     listing = await tasks.list_tasks_if_changed(
         ctx, params.to_query(), scope=listing_scope(request), known_tags=known_tags(request))
     tag = listing_etag(listing.tag)
@@ -113,9 +117,8 @@ async def list_tasks(ctx: OwnContext, params: Annotated[EnvelopeListQuery, Query
 
 @router.post("", status_code=201, **_op(
     "createTask", "Create a task", 409, 413,
-    openapi_extra=with_idempotency_key(json_body(
-        "TaskCreateV1", NewTask, {"title": "Buy milk", "priority": "high"},
-        description=_TITLE, title_max=TITLE_MAX)),
+    documents=(json_body("TaskCreateV1", NewTask, {"title": "Buy milk", "priority": "high"},
+                         description=_TITLE, title_max=TITLE_MAX), IDEMPOTENCY_KEY),
     responses=success(201, schemas.TaskEnvelope, "The new task (or, for a retry with the same "
                       "Idempotency-Key, the task the first request created)",
                       "Location", "ETag")))
@@ -126,7 +129,7 @@ async def create_task(ctx: OwnContext, request: Request) -> Response:
                  Location=created_location(request, task))
 
 
-@router.get("/{task_id}", **_op("getTask", "Read one task", 404, openapi_extra=IF_NONE_MATCH,
+@router.get("/{task_id}", **_op("getTask", "Read one task", 404, documents=(IF_NONE_MATCH,),
                                 responses={**success(200, schemas.TaskEnvelope, "The task",
                                                      "ETag"),
                                            **not_modified_response()}))
@@ -139,9 +142,9 @@ async def get_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Respon
 
 @router.put("/{task_id}", **_op(
     "updateTask", "Update a task (fields omitted stay as they are)", 404, 412, 413,
-    openapi_extra=json_body("TaskUpdateV1", TaskChanges,
-                            {"title": "Buy oat milk", "status": "in_progress"},
-                            description=_TITLE, title_max=TITLE_MAX),
+    documents=(json_body("TaskUpdateV1", TaskChanges,
+                         {"title": "Buy oat milk", "status": "in_progress"},
+                         description=_TITLE, title_max=TITLE_MAX),),
     responses=success(200, schemas.TaskEnvelope, "The updated task", "ETag")))
 async def update_task(ctx: OwnContext, task_id: TaskId, request: Request) -> Response:
     task = await tasks.update_task(ctx, task_id, await read_body(request),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import FastAPI, Request, Security
-from fastapi.security import HTTPBearer
+from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from auth.errors import AuthenticationError, AuthFailure
@@ -31,12 +30,12 @@ from resolvers.inputs import publish_title_rule
 from resolvers.tasks import MAX_PAGE_SIZE
 from rest_compat.idempotency import PARAMETER as IDEMPOTENCY_KEY_PARAMETER
 
-BEARER = HTTPBearer(
-    scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False,
-    description="A JWT from Better Auth (or signed with BETTER_AUTH_SECRET); the user is `sub`.",
-)
-SECURED = [Security(BEARER)]
-"""Router dependencies that declare the bearer scheme; authentication itself is request_context."""
+SECURITY_SCHEMES = {"bearerAuth": {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "A JWT from Better Auth (or signed with BETTER_AUTH_SECRET); the user is `sub`.",
+}}
+SECURED: dict[str, Any] = {"security": [{"bearerAuth": []}]}
+"""``openapi_extra`` of an operation that needs a bearer token (checked by request_context)."""
 
 TASKS = "Tasks"
 TASKS_FROM_TOKEN = "Tasks, user from the token"  # noqa: S105 (a tag, not a secret)
@@ -101,8 +100,8 @@ _KEY_REUSED = IdempotencyKeyReused("8e03978e-40d5-43e8-bc93-6894a57f9324")
 _KEY_REUSED_ONLY = "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was first sent with another body"
 
 COMPONENT_REF = "#/components/schemas/{model}"
-_BODY_SCHEMAS = "x-body-schemas"
-"""Where ``json_body`` leaves its component schemas for ``install_openapi`` to publish."""
+_SCHEMAS = "x-schemas"
+"""Where an operation leaves the component schemas it refers to, for ``install_openapi``."""
 
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {"description": "The entity tag: a task's is its version (for If-Match and "
@@ -129,9 +128,36 @@ IF_NONE_MATCH: dict[str, Any] = {"parameters": [{
 """``openapi_extra`` of a read that answers 304 to a current If-None-Match."""
 
 
-def with_idempotency_key(extra: dict[str, Any]) -> dict[str, Any]:
-    """``extra`` (``openapi_extra`` of a create) with the Idempotency-Key header documented."""
-    return {**extra, "parameters": [IDEMPOTENCY_KEY_PARAMETER]}
+IDEMPOTENCY_KEY: dict[str, Any] = {"parameters": [IDEMPOTENCY_KEY_PARAMETER]}
+"""``openapi_extra`` of a create that honours Idempotency-Key."""
+
+
+def openapi_extra(*parts: dict[str, Any]) -> dict[str, Any]:
+    """One operation's ``openapi_extra`` from parts: their parameters and schemas added up."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if key == "parameters":
+                merged[key] = [*merged.get(key, []), *value]
+            elif key == _SCHEMAS:
+                merged[key] = {**merged.get(key, {}), **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+def query_parameters(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting the query parameters a route reads with ``model``."""
+    schema = model.model_json_schema(ref_template=COMPONENT_REF)
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field_schema in schema["properties"].items():
+        parameter = {"name": name, "in": "query", "required": name in required,
+                     "schema": field_schema}
+        if "description" in field_schema:
+            parameter["description"] = field_schema["description"]
+        parameters.append(parameter)
+    return {"parameters": parameters, _SCHEMAS: schema.get("$defs", {})}
 
 
 def not_modified_response() -> dict[int | str, Any]:
@@ -172,7 +198,7 @@ def json_body(name: str, model: type[BaseModel], example: dict[str, Any], *,
         "schema": {"$ref": COMPONENT_REF.format(model=name)}, "example": example}}}
     if description:
         body["description"] = description
-    return {"requestBody": body, _BODY_SCHEMAS: body_schemas(name, model, title_max)}
+    return {"requestBody": body, _SCHEMAS: body_schemas(name, model, title_max)}
 
 
 def body_schemas(name: str, model: type[BaseModel], title_max: int | None = None
@@ -186,13 +212,15 @@ def body_schemas(name: str, model: type[BaseModel], title_max: int | None = None
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Publish request bodies as components; drop FastAPI's default 422 (no family sends it)."""
+    """Publish the schemas operations refer to and the bearer scheme as components; drop
+    FastAPI's default 422 (no family sends it)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
-            _publish_body_schemas(document)
+            _publish_schemas(document)
+            document["components"]["securitySchemes"] = SECURITY_SCHEMES
             _drop_default_validation(document)
         assert app.openapi_schema is not None
         return app.openapi_schema
@@ -200,12 +228,12 @@ def install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _publish_body_schemas(document: dict[str, Any]) -> None:
-    """Move each operation's request body schemas (see ``json_body``) into the components."""
+def _publish_schemas(document: dict[str, Any]) -> None:
+    """Move the schemas operations refer to (bodies, parameters) into the components."""
     components = document.setdefault("components", {}).setdefault("schemas", {})
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
-            for name, schema in operation.pop(_BODY_SCHEMAS, {}).items():
+            for name, schema in operation.pop(_SCHEMAS, {}).items():
                 if components.setdefault(name, schema) != schema:
                     raise ValueError(f"two different schemas are published as {name!r}")
 

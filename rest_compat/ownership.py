@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Path, Request
 
 from plumbing.dependencies import request_context
 from resolvers import tasks
@@ -17,10 +17,8 @@ UserId = Annotated[str, Path(description="The caller's user id",
                              json_schema_extra={"maxLength": MAX_USER_ID_LENGTH})]
 
 
-async def own_context(
-    user_id: UserId,
-    ctx: Annotated[Context, Depends(request_context)],
-) -> Context:
+async def own_context(request: Request, user_id: UserId) -> Context:
     """The caller's context, once the path is known to name the caller (else 403)."""
+    ctx = await request_context(request)  # called, not injected: one dependency per request
     tasks.ensure_own_path(ctx, user_id)
     return ctx

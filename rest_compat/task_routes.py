@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from plumbing.dependencies import request_context
 from plumbing.errors import guarded_route
@@ -33,8 +33,9 @@ from rest_compat.conditional import (
 )
 from rest_compat.error_formats import DetailFormat
 from rest_compat.idempotency import idempotency_key
-from rest_compat.list_query import TaskListQuery, ensure_utf8_query, list_headers
+from rest_compat.list_query import TaskListQuery, list_headers, read_query
 from rest_compat.openapi import (
+    IDEMPOTENCY_KEY,
     IF_NONE_MATCH,
     SECURED,
     TASKS,
@@ -42,8 +43,9 @@ from rest_compat.openapi import (
     error_responses,
     json_body,
     not_modified_response,
+    openapi_extra,
+    query_parameters,
     success,
-    with_idempotency_key,
 )
 from rest_compat.ownership import own_context
 
@@ -70,28 +72,29 @@ def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: Context
 
     Operation ids are ``listTasks``, ``createTask``… followed by ``id_suffix``.
     """
-    router = APIRouter(prefix=prefix, tags=[tag], route_class=guarded_route(errors),
-                       dependencies=SECURED)
+    router = APIRouter(prefix=prefix, tags=[tag], route_class=guarded_route(errors))
     own = Depends(context)
     invalid = errors.validation_status
 
-    def op(operation: str, *statuses: int, **extra: Any) -> dict[str, Any]:
-        """Decorator arguments: operation id, summary, documented responses."""
+    def op(operation: str, *statuses: int, documents: tuple[dict[str, Any], ...] = (),
+           **extra: Any) -> dict[str, Any]:
+        """Decorator arguments: operation id, summary, documented responses and ``documents``
+        (parts of ``openapi_extra``: what the route reads itself, besides the bearer token)."""
         responses = error_responses(errors, *owner_errors, *statuses, path=prefix)
         return {"operation_id": f"{operation}{id_suffix}", "response_model": None,
-                "responses": {**extra.pop("responses", {}), **responses}, **extra}
+                "responses": {**extra.pop("responses", {}), **responses},
+                "openapi_extra": openapi_extra(SECURED, *documents), **extra}
 
     title_rule = partial(
         json_body, description=f"Titles are trimmed, then 1-{MAX_TITLE_LENGTH} characters.")
 
     @router.get("", **op("listTasks", invalid, summary="List the caller's tasks",
-                         openapi_extra=IF_NONE_MATCH,
+                         documents=(query_parameters(TaskListQuery), IF_NONE_MATCH),
                          responses={**success(200, list[schemas.TaskSchema], "A page of tasks",
                                               "X-Total-Count", "Link", "ETag"),
                                     **not_modified_response()}))
-    async def list_tasks(request: Request, params: Annotated[TaskListQuery, Query()],
-                         ctx: Context = own) -> Response:
-        ensure_utf8_query(request)
+    async def list_tasks(request: Request, ctx: Context = own) -> Response:
+        params = read_query(TaskListQuery, request)
         listing = await tasks.list_tasks_if_changed(
             ctx, params.to_query(), scope=listing_scope(request), known_tags=known_tags(request))
         tag = listing_etag(listing.tag)
@@ -102,7 +105,7 @@ def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: Context
 
     @router.post("", status_code=201, **op(
         "createTask", invalid, 409, 413, 422, summary="Create a task",
-        openapi_extra=with_idempotency_key(title_rule("TaskCreate", NewTask, NEW_TASK_EXAMPLE)),
+        documents=(title_rule("TaskCreate", NewTask, NEW_TASK_EXAMPLE), IDEMPOTENCY_KEY),
         responses=success(201, schemas.TaskSchema, "The new task (or, for a retry with the "
                           "same Idempotency-Key, the task the first request created)",
                           "Location", "ETag")))
@@ -112,7 +115,7 @@ def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: Context
         return _task_response(task, 201, Location=created_location(request, task))
 
     @router.get("/{task_id}", **op("getTask", 404, summary="Read one task",
-                                   openapi_extra=IF_NONE_MATCH,
+                                   documents=(IF_NONE_MATCH,),
                                    responses={**success(200, schemas.TaskSchema, "The task",
                                                         "ETag"),
                                               **not_modified_response()}))
@@ -122,7 +125,7 @@ def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: Context
     @router.put("/{task_id}", **op(
         "updateTask", 404, invalid, 412, 413,
         summary="Update a task (fields omitted stay as they are)",
-        openapi_extra=title_rule("TaskUpdate", TaskChanges, CHANGES_EXAMPLE),
+        documents=(title_rule("TaskUpdate", TaskChanges, CHANGES_EXAMPLE),),
         responses=success(200, schemas.TaskSchema, "The updated task", "ETag")))
     async def update_task(task_id: str, request: Request, ctx: Context = own) -> Response:
         task = await tasks.update_task(ctx, task_id, await read_body(request),
@@ -139,8 +142,8 @@ def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: Context
     @router.patch("/{task_id}/complete", **op(
         "completeTask", 404, invalid, 412, 413,
         summary="Set completion with {\"completed\": bool}; toggle with no body or {}",
-        openapi_extra=json_body("TaskCompletion", CompletionRequest, {"completed": True},
-                                required=False),
+        documents=(json_body("TaskCompletion", CompletionRequest, {"completed": True},
+                             required=False),),
         responses=success(200, schemas.TaskSchema, "The task", "ETag")))
     async def complete_task(task_id: str, request: Request, ctx: Context = own) -> Response:
         task = await tasks.complete_task(ctx, task_id, await read_body(request),
