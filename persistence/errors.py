@@ -26,15 +26,16 @@ def is_unavailable(error: BaseException) -> bool:
             return True
         if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
             return True
-        orig = error.orig
-        if orig is None:
-            return False
-        # asyncpg's errors arrive wrapped in the dialect's generic Error: look at the cause too
-        names = {type(orig).__name__, type(orig.__cause__).__name__}
-        sqlstate = str(getattr(orig, "sqlstate", None) or "")
-        return bool(names & _UNAVAILABLE_DRIVER_ERRORS) or sqlstate.startswith(
-            _UNAVAILABLE_SQLSTATES)
-    return False
+        return error.orig is not None and _driver_unavailable(error.orig)
+    return _driver_unavailable(error)  # raised by the driver itself (persistence.rows)
+
+
+def _driver_unavailable(error: BaseException) -> bool:
+    # asyncpg's errors arrive wrapped in SQLAlchemy's adapter errors: look at the cause too
+    names = {type(error).__name__, type(error.__cause__).__name__}
+    sqlstate = str(getattr(error, "sqlstate", None) or "")
+    return bool(names & _UNAVAILABLE_DRIVER_ERRORS) or sqlstate.startswith(
+        _UNAVAILABLE_SQLSTATES)
 
 
 def unavailable_reason(error: BaseException) -> str:

@@ -10,10 +10,13 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Integer,
     Select,
+    Uuid,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -28,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from persistence.models import TaskTable, UserTable
+from persistence.rows import fetch_all
 from resolvers.domain import (
     RANKED_FIELDS,
     TASK_FIELDS,
@@ -184,6 +188,9 @@ _FETCH = select(*_COLUMNS).where(c.user_id == bindparam("owner"), c.id == bindpa
 _FETCH_LOCKED = _FETCH.with_for_update()
 _FETCH_MANY = select(*_COLUMNS).where(c.user_id == bindparam("owner"),
                                       c.id.in_(bindparam("ids", expanding=True)))
+# The same on PostgreSQL, with the ids as one array parameter (persistence.rows binds values).
+_FETCH_ANY = select(*_COLUMNS).where(c.user_id == bindparam("owner"),
+                                     c.id == any_(bindparam("ids", type_=ARRAY(Uuid))))
 
 
 async def fetch(
@@ -191,15 +198,16 @@ async def fetch(
 ) -> Task | None:
     """The owner's task ``task_id``; ``lock`` holds it until the transaction ends."""
     query = _FETCH_LOCKED if lock else _FETCH
-    row = (await connection.execute(query, {"owner": owner, "id": task_id})).first()
-    return _task(row) if row else None
+    rows = await fetch_all(connection, query, {"owner": owner, "id": task_id})
+    return _task(rows[0]) if rows else None
 
 
 async def fetch_many(
     connection: AsyncConnection, owner: str, task_ids: Iterable[uuid.UUID]
 ) -> list[Task]:
     """The owner's tasks among ``task_ids``, in one statement, in no particular order."""
-    rows = await connection.execute(_FETCH_MANY, {"owner": owner, "ids": list(task_ids)})
+    query = _FETCH_ANY if connection.dialect.driver == "asyncpg" else _FETCH_MANY
+    rows = await fetch_all(connection, query, {"owner": owner, "ids": list(task_ids)})
     return [_task(row) for row in rows]
 
 
@@ -233,27 +241,27 @@ async def search(
     if after is not None:
         params |= _after_params(after)
     query = _search_statement(ordering, frozenset(params), with_revision)
-    rows = (await connection.execute(query, {**params, "limit": limit, "offset": offset})).all()
+    rows = await fetch_all(connection, query, {**params, "limit": limit, "offset": offset})
     if not rows:
         return await _none_found(connection, owner, flt, with_revision)
-    first = rows[0]
-    return Found([_task(row) for row in rows], int(first.total),
-                 first.revision if with_revision else None)
+    first = rows[0]  # the total (and revision) ride along after the task's columns
+    return Found([_task(row) for row in rows], int(first[_WIDTH]),
+                 first[_WIDTH + 1] if with_revision else None)
 
 
 async def _none_found(connection: AsyncConnection, owner: str, flt: TaskFilter,
                       with_revision: bool) -> Found:
     params = _filter_params(owner, flt)
-    row = (await connection.execute(_count_statement(frozenset(params), with_revision),
-                                    params)).one()
+    [row] = await fetch_all(connection, _count_statement(frozenset(params), with_revision),
+                            params)
     return Found([], int(row[0]), row[1] if with_revision else None)
 
 
 async def count(connection: AsyncConnection, owner: str, flt: TaskFilter) -> int:
     """How many of the owner's tasks match ``flt``."""
     params = _filter_params(owner, flt)
-    statement = _count_statement(frozenset(params), False)
-    return int((await connection.execute(statement, params)).scalar_one())
+    [row] = await fetch_all(connection, _count_statement(frozenset(params), False), params)
+    return int(row[0])
 
 
 async def count_by_status(connection: AsyncConnection, owner: str) -> StatusCounts:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.models import UserTable
+from persistence.rows import fetch_all
 
 users = UserTable.__table__  # type: ignore[attr-defined]
 c = users.c
@@ -63,7 +64,8 @@ async def advance_revision(connection: AsyncConnection, user_id: str) -> bool:
 
 async def tasks_revision(connection: AsyncConnection, user_id: str) -> int | None:
     """The user's task revision (one primary-key lookup); None when they have no row."""
-    return (await connection.execute(_REVISION, {"owner": user_id})).scalar_one_or_none()
+    rows = await fetch_all(connection, _REVISION, {"owner": user_id})
+    return rows[0][0] if rows else None
 
 
 async def lock_user(connection: AsyncConnection, user_id: str) -> bool:
