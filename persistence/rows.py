@@ -36,7 +36,7 @@ async def fetch_all(connection: AsyncConnection, statement: Select[Any],
     sync = connection.sync_connection
     assert sync is not None  # an open connection
     sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, False)
-    driver = (await connection.get_raw_connection()).driver_connection
+    driver = sync.connection.driver_connection  # checked out already: no greenlet round trip
     assert driver is not None
     try:
         rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *arguments)
