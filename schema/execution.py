@@ -28,10 +28,13 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from graphql import (
+    ExecutionResult,
+    ExperimentalIncrementalExecutionResults,
     GraphQLList,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
     is_leaf_type,
     is_non_null_type,
     is_object_type,
@@ -70,6 +73,14 @@ class LeafField(NamedTuple):
     attribute: str  # the attribute Strawberry's default resolver reads; for __typename, the name
     serialise: Serialiser | None  # None for __typename, whose value is the type's name
     non_null: bool
+
+
+def _answered(*_: Any) -> Any:
+    raise RuntimeError("The operation has been answered: no field is resolved any more")
+
+
+FINISHED = GraphQLResolveInfoHelpers(gather=_answered, track=_answered)
+"""Resolve-info helpers of an executor that has answered (infos built before keep theirs)."""
 
 
 class NotPlain(Exception):
@@ -163,6 +174,20 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                     pass
         return super().complete_object_value(return_type, field_details_list, info, path, result,
                                              position_context)
+
+    def build_response(self, data: dict[str, Any] | None
+                       ) -> ExecutionResult | ExperimentalIncrementalExecutionResults:
+        """The response; a final one also lets go of this executor's reference cycle.
+
+        graphql-core's ``async_helpers`` holds bound methods of the executor, a cycle that only
+        the garbage collector frees, with the whole request (context, loaders, rows) hanging
+        from it. Resolve infos already built keep their own reference, and no field is resolved
+        after the final response, so the executor drops its own.
+        """
+        response = super().build_response(data)
+        if isinstance(response, ExecutionResult):
+            self.async_helpers = FINISHED
+        return response
 
     def plan(self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
              ) -> ObjectPlan | None:
@@ -287,3 +312,4 @@ def _leaf_field(object_type: GraphQLObjectType, key: str, name: str) -> LeafFiel
     if not is_leaf_type(leaf_type):
         return None
     return LeafField(key, definition.python_name, leaf_type.coerce_output_value, non_null)
+

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import gc
 import json
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -217,6 +219,45 @@ async def test_the_bench_get10_completes_every_task_by_its_plan(client: httpx.As
     assert [task and task["title"] for task in result.values()] == [
         *(f"task {n}" for n in range(8)), None, None]
     assert counts == PathCounts(planned_objects=8, task_fields_resolved_generically=0)
+
+
+REQUEST_MODULES = ("graphql.", "strawberry.", "schema.", "resolvers.", "persistence.",
+                   "plumbing.", "starlette.", "fastapi.", "aiodataloader.", "sqlalchemy.")
+"""Where the objects of a request come from."""
+
+
+@contextmanager
+def cyclic_garbage() -> Iterator[Counter[str]]:
+    """The types of the objects the block left in reference cycles (only the collector frees
+    them), by count."""
+    kinds: Counter[str] = Counter()
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield kinds
+        gc.collect()
+        kinds.update(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.collect()  # what was saved is garbage again: free it now
+        gc.enable()
+
+
+async def test_an_operation_leaves_no_reference_cycle_behind(client: httpx.AsyncClient):
+    """A cycle would keep the request, its loaders and their rows until a full collection."""
+    ids = [(await make_task(client, ALICE, title=f"task {n}"))["id"] for n in range(10)]
+    list_query, get10 = ((BENCH_QUERIES / f"{name}.graphql").read_text()
+                         for name in ("list", "get10"))
+    variables = dict(zip("abcdefghij", ids, strict=True))
+    await data(client, ALICE, list_query)  # parsed and validated once, then cached
+    await data(client, ALICE, get10, **variables)
+    with cyclic_garbage() as garbage:
+        await data(client, ALICE, list_query)
+        await data(client, ALICE, get10, **variables)
+    # (the test's own client, httpx over ASGI, leaves cycles of builtins and its own types)
+    assert {kind: n for kind, n in garbage.items() if kind.startswith(REQUEST_MODULES)} == {}
 
 
 # --- every value the plan hands back ------------------------------------------------------------
