@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from enum import Enum
+from typing import Any, NamedTuple, TypeGuard
 from uuid import UUID
 
 from graphql import (
     ExecutionResult,
     ExperimentalIncrementalExecutionResults,
+    GraphQLEnumType,
     GraphQLList,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -73,6 +76,22 @@ class LeafField(NamedTuple):
     attribute: str  # the attribute Strawberry's default resolver reads; for __typename, the name
     serialise: Serialiser | None  # None for __typename, whose value is the type's name
     non_null: bool
+    enum: type | None = None  # the Python enum of an enum field: its members are plain values
+
+
+class EnumNames:
+    """An enum's serialiser, remembering what it answers for each member of its Python enum."""
+
+    def __init__(self, coerce: Serialiser, members: type[Enum]) -> None:
+        self.coerce = coerce
+        self.members = members
+        self.names: dict[Enum, Any] = {}
+        for member in members:
+            with suppress(Exception):  # a member it refuses is refused again, by the generic path
+                self.names[member] = coerce(member)
+
+    def __call__(self, value: Any) -> Any:
+        return self.names[value] if type(value) is self.members else self.coerce(value)
 
 
 def _answered(*_: Any) -> Any:
@@ -91,16 +110,18 @@ class ObjectPlan(NamedTuple):
     """How to complete one object type for one selection of plain leaves."""
 
     fields: tuple[LeafField, ...]
+    value_types: frozenset[type]  # VALUE_TYPES and the fields' enums
 
     def complete(self, source: Any, is_awaitable: Callable[[Any], bool]) -> dict[str, Any]:
         """The object's response, or NotPlain (or the exception raised) where it could differ."""
         data: dict[str, Any] = {}
-        for key, attribute, serialise, non_null in self.fields:
+        value_types = self.value_types
+        for key, attribute, serialise, non_null, _ in self.fields:
             if serialise is None:
                 data[key] = attribute
                 continue
             value = getattr(source, attribute)
-            if type(value) not in VALUE_TYPES:
+            if type(value) not in value_types:
                 if value is None or value is Undefined:
                     if non_null:
                         raise NotPlain
@@ -229,7 +250,8 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             if leaf is None:
                 return None
             fields.append(leaf)
-        return ObjectPlan(tuple(fields))
+        enums = {field.enum for field in fields if field.enum is not None}
+        return ObjectPlan(tuple(fields), VALUE_TYPES | enums)
 
 
 class OperationPlans:
@@ -311,5 +333,15 @@ def _leaf_field(object_type: GraphQLObjectType, key: str, name: str) -> LeafFiel
     leaf_type = get_nullable_type(field.type)
     if not is_leaf_type(leaf_type):
         return None
+    members = getattr(leaf_type, "wrapped_cls", None)  # Strawberry's enums: a Python enum
+    if isinstance(leaf_type, GraphQLEnumType) and _plain_enum(members):
+        names = EnumNames(leaf_type.coerce_output_value, members)
+        return LeafField(key, definition.python_name, names, non_null, members)
     return LeafField(key, definition.python_name, leaf_type.coerce_output_value, non_null)
+
+
+def _plain_enum(members: object) -> TypeGuard[type[Enum]]:
+    """An enum whose members can be neither raised nor awaited."""
+    return (isinstance(members, type) and issubclass(members, Enum)
+            and not issubclass(members, BaseException) and not hasattr(members, "__await__"))
 
