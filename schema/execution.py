@@ -5,18 +5,20 @@ graphql-core completes every field of every object through the same generic mach
 serialiser), which is most of the work of a page of tasks. An object whose selection holds only
 plain leaves (each read by Strawberry's default resolver, ``getattr``, with no arguments and no
 directive but @skip/@include) needs none of that: its response is a dict built from a plan of
-``(response key, attribute, serialiser, non-null?)`` computed once per selection.
+``(response key, attribute, serialiser, non-null?)``, computed once per selection and kept with
+the parsed operation (documents are cached by query text, so it serves every request).
 
 Why the results are identical:
 - The plan is built from graphql-core's own ``collect_subfields`` (fragments, aliases, repeated
-  fields and @skip/@include already applied, for this operation's variables), in its order.
+  fields and @skip/@include already applied, for this operation's variables), in its order, and
+  is looked up again only for the same field nodes and the same values of those variables.
 - Each value is read as Strawberry's default resolver reads it and serialised by the very
-  ``coerce_output_value`` graphql-core would call.
+  ``coerce_output_value`` graphql-core would call (for an enum member: what it answered for it).
 - Whenever the generic path could do anything else (a null in a non-null field, a value that is
   an exception or awaitable, a serialiser that fails or answers null, a missing attribute), the
   plan gives up and graphql-core completes exactly the same value from the start, so every error,
-  path and null is its own. The plan writes nothing before it succeeds, and reading plain
-  attributes twice is harmless.
+  path and null is its own. The plan writes nothing before it succeeds; the generic path then
+  reads the attributes again, which for plain attributes changes nothing.
 """
 
 from __future__ import annotations
@@ -297,12 +299,12 @@ class _ConditionVariables(Visitor):
     def enter_variable_definition(self, *_: Any) -> Any:
         return self.SKIP
 
-    def enter_argument(self, *args: Any) -> Any:
-        ancestors = args[-1]
-        if not (ancestors and isinstance(ancestors[-1], DirectiveNode)
-                and ancestors[-1].name.value in _COLLECTING):
-            return self.SKIP
-        return None
+    def enter_argument(self, node: Node, key: Any, parent: Any, path: Any,
+                       ancestors: list[Any]) -> Any:
+        directive = ancestors[-1] if ancestors else None
+        if isinstance(directive, DirectiveNode) and directive.name.value in _COLLECTING:
+            return None
+        return self.SKIP  # a field's argument: it decides values, not which fields
 
 
 def _condition_variables(definitions: list[Node]) -> tuple[str, ...]:
