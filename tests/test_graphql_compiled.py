@@ -6,7 +6,8 @@ for tasks that are the caller's, another user's, missing or malformed) and sends
 and to the same app on Strawberry's own executor: the bodies are byte for byte the same, on
 SQLite and on PostgreSQL. A tiny schema then feeds the plan every value it must hand back to the
 generic path (nulls in non-null fields, exceptions, awaitables, values of the wrong type, missing
-attributes), and the bench queries are shown to take the compiled path for every task.
+attributes). The bench queries are shown to take the compiled path for every task, and to
+leave no reference cycle behind.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ async def test_any_operation_is_answered_as_the_generic_completion_answers_it(
     generic = await gql(reference, ALICE, query, **variables)
     assert compiled.status_code == generic.status_code == 200, generic.text
     assert compiled.content == generic.content
-    assert "errors" not in generic.json() or "data" in generic.json(), generic.text
+    assert "data" in generic.json(), generic.text  # the operation ran: it was valid
 
 
 CONDITIONAL = """query($s: Boolean!, $i: Boolean!) {
