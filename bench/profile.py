@@ -7,23 +7,62 @@ flight against the database a bench run seeded, and prints the process CPU time 
 
     uv run python bench/profile.py rest_list rest_get gql_list gql_get10 rest_update
     uv run python bench/profile.py --profile rest_list
+    uv run python bench/profile.py --seed todo_profile gql_list   # its own database, no bench run
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import random
+import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 GRAPHQL = {name: (BENCH / "queries" / f"{name}.graphql").read_text() for name in ("list", "get10")}
+SECRET = os.environ.get("BENCH_SECRET", "bench-secret-not-for-production-0123456789abcdef")
+
+
+def _seed(db: str) -> Path:
+    """Recreate database ``db`` seeded as a full bench run seeds it; its users.txt.
+
+    1,000 users x 50 tasks and heavy_user's 1,000 (bench/seed.sql), tokens for 300 of them.
+    """
+    def psql(database: str, *args: str) -> None:
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-q",
+                        "-v", "ON_ERROR_STOP=1", *args], check=True, stdout=subprocess.DEVNULL)
+
+    psql("postgres", "-c", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)",
+         "-c", f"CREATE DATABASE {db}")
+    from persistence.migrate import upgrade
+
+    upgrade(f"postgresql://postgres@127.0.0.1:5432/{db}")
+    psql(db, "-v", "n_users=1000", "-v", "tasks_per_user=50", "-v", "heavy_tasks=1000",
+         "-f", str(BENCH / "seed.sql"))
+    import jwt
+
+    rng, now = random.Random(1234), int(time.time())
+    lines = []
+    for n in rng.sample(range(1, 1001), 300):
+        user = f"user_{n:04d}"
+        token = jwt.encode({"sub": user, "iat": now, "exp": now + 86400}, SECRET,
+                           algorithm="HS256")
+        ids = [str(uuid.UUID(hashlib.md5(f"{user}:{i}".encode()).hexdigest()))  # noqa: S324
+               for i in rng.sample(range(1, 51), 10)]
+        lines.append(f"{user} {token} {' '.join(ids)}\n")
+    logs = BENCH / "results" / f"logs-profile-{db}"
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "users.txt").write_text("".join(lines))
+    (logs / "meta.json").write_text(json.dumps({"db": db}))
+    return logs / "users.txt"
 
 
 def _users(path: Path) -> list[tuple[str, str, list[str]]]:
@@ -115,16 +154,17 @@ async def main() -> None:
     parser.add_argument("--users", type=Path, default=None,
                         help="users.txt of a bench run (default: the newest)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument the measured part")
+    parser.add_argument("--seed", metavar="DB", help="first recreate and seed database DB "
+                        "(as a bench run does) and use it")
     args = parser.parse_args()
-    users_file = args.users or max(BENCH.glob("results/logs-*/users.txt"),
-                                   key=lambda p: p.stat().st_mtime)
+    users_file = _seed(args.seed) if args.seed else args.users or max(
+        BENCH.glob("results/logs-*/users.txt"), key=lambda p: p.stat().st_mtime)
     users = _users(users_file)
     meta = json.loads((users_file.parent / "meta.json").read_text())
     os.environ.update({
         "APP_ENV": "production", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{meta.get('db', 'todo_bench')}",
-        "BETTER_AUTH_SECRET": os.environ.get(
-            "BENCH_SECRET", "bench-secret-not-for-production-0123456789abcdef"),
+        "BETTER_AUTH_SECRET": SECRET,
         "RATE_LIMIT": "1000000/minute", "RATE_LIMIT_ANONYMOUS": "1000000/minute",
     })
     from app.main import create_app

@@ -98,7 +98,12 @@ class CompressionMiddleware:
                 _retag(message, sent_tags, coding if not responder.content_encoding_set else None)
             await send(message)
 
-        await responder(scope, receive, send_tagged)
+        try:
+            await responder(scope, receive, send_tagged)
+        finally:
+            # The responder keeps send_tagged, which refers back to it: break that cycle, so
+            # the request's objects are freed at once rather than by the cycle collector.
+            responder.send = send
 
 
 def _responder(app: ASGIApp, coding: str | None) -> IdentityResponder:

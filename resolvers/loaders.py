@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from aiodataloader import DataLoader
 
@@ -15,10 +16,12 @@ class Loaders:
     """The loaders of one request; each batch function filters by the bound owner."""
 
     def __init__(self, db: RequestDatabase, owner: str) -> None:
-        self._db = db
-        self._owner = owner
-        self.task: DataLoader[uuid.UUID, Task | None] = DataLoader(self._tasks_by_id)
-        self.status_counts: DataLoader[str, StatusCounts] = DataLoader(self._status_counts)
+        # Batch functions that do not hold the Loaders: no reference cycle, so a request's
+        # loaders, and the rows they cached, are freed as soon as the request is done.
+        self.task: DataLoader[uuid.UUID, Task | None] = DataLoader(
+            partial(_tasks_by_id, db, owner))
+        self.status_counts: DataLoader[str, StatusCounts] = DataLoader(
+            partial(_status_counts, db, owner))
 
     def remember(self, task: Task) -> None:
         """Replace what this request knows of a task after it changed."""
@@ -37,12 +40,14 @@ class Loaders:
     def _forget_aggregates(self) -> None:
         self.status_counts.clear_all()
 
-    async def _tasks_by_id(self, ids: list[uuid.UUID]) -> list[Task | None]:
-        async with self._db.read() as connection:
-            found = {r.id: r for r in await tasks.fetch_many(connection, self._owner, ids)}
-        return [found.get(task_id) for task_id in ids]
 
-    async def _status_counts(self, owners: list[str]) -> list[StatusCounts]:
-        async with self._db.read() as connection:
-            counts = await tasks.count_by_status(connection, self._owner)
-        return [counts for _ in owners]
+async def _tasks_by_id(db: RequestDatabase, owner: str, ids: list[uuid.UUID]) -> list[Task | None]:
+    async with db.read() as connection:
+        found = {r.id: r for r in await tasks.fetch_many(connection, owner, ids)}
+    return [found.get(task_id) for task_id in ids]
+
+
+async def _status_counts(db: RequestDatabase, owner: str, owners: list[str]) -> list[StatusCounts]:
+    async with db.read() as connection:
+        counts = await tasks.count_by_status(connection, owner)
+    return [counts for _ in owners]

@@ -17,6 +17,7 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from plumbing.errors import guarded_route
+from plumbing.json import dumps
 from schema.errors import GraphQLErrorFormat, with_codes
 from schema.info import GraphQLContext, graphql_context
 
@@ -75,6 +76,10 @@ class GraphQLEndpoint(GraphQLRouter[GraphQLContext, None]):
             return await super().run(request, context, root_value)
         except StrawberryHTTPException as error:
             raise HTTPException(error.status_code, error.reason) from None
+
+    def encode_json(self, data: object) -> bytes:
+        """The response body, written by orjson as REST's are (Strawberry's default is json)."""
+        return dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """The body as a JSON object; anything else (an array, a string, null…) is a 400."""

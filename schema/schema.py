@@ -16,6 +16,7 @@ from strawberry.types import ExecutionContext
 
 from schema.documents import CheckedDocuments, DocumentChecks
 from schema.errors import ErrorCodes
+from schema.execution import CompiledExecutor
 from schema.limits import Limits
 from schema.operations import Mutation, Query
 from schema.scalars import SCALARS
@@ -30,6 +31,7 @@ class TodoSchema(strawberry.Schema):
 
 def build_schema(extensions: list[Callable[[], SchemaExtension]] | None = None) -> TodoSchema:
     return TodoSchema(query=Query, mutation=Mutation, extensions=extensions or [],
+                      execution_context_class=CompiledExecutor,
                       config=StrawberryConfig(scalar_map=SCALARS))
 
 
