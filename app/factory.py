@@ -127,14 +127,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadMiddleware)  # inside RequestMiddleware, whose log line says HEAD
     app.add_middleware(RequestMiddleware)  # added last: outermost, so it sees every response
     app.add_exception_handler(HTTPException, _http_error)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    # Literal segments (/api/tasks, /api/v1) first: they must win over /api/{user_id}.
+    # The busiest first: routes are tried in order (a user id is never "tasks" or "v1", so
+    # the families under /api/tasks and /api/v1 keep their paths whatever the order).
+    app.include_router(task_routes.primary_router)
+    app.include_router(graphql_endpoint(settings), include_in_schema=False)
     app.include_router(task_routes.token_router)
     app.include_router(envelope_routes.router)
-    app.include_router(task_routes.primary_router)
     app.include_router(account_routes.router)
-    app.include_router(graphql_endpoint(settings), include_in_schema=False)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     install_openapi(app)
     install_docs(app, demo_token=lambda: demo_token(settings))
     return app

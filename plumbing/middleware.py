@@ -80,7 +80,7 @@ def _with_headers(headers: list[tuple[bytes, bytes]], values: dict[str, str]
 
 
 def _log_request(scope: Scope, status: int, seconds: float, request_id: str) -> None:
-    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    route = getattr(scope.get("route"), "path_format", None) or "unmatched"  # no converters
     state: dict[str, Any] = scope.get("state", {})
     metrics.observe_request(scope["method"], route, status, seconds)
     services = getattr(scope["app"].state, "services", None) if "app" in scope else None

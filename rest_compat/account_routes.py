@@ -5,35 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from starlette.convertors import Convertor, register_url_convertor
 
 from plumbing.errors import guarded_route
 from resolvers import account
 from resolvers.context import Context
 from rest_compat.error_formats import DetailFormat
 from rest_compat.openapi import SECURED, error_responses
-from rest_compat.ownership import own_context
+from rest_compat.ownership import USER_PREFIX, own_context
 from rest_compat.task_routes import primary_router
 
-
-class _UserSegment(Convertor[str]):
-    """A user id in the path, but never the literal segments of other families (/api/tasks,
-    /api/v1): those paths stay theirs, so DELETE /api/tasks is still a 405 there."""
-
-    regex = r"(?!(?:tasks|v1)$)[^/]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("account_user", _UserSegment())
 PREFIX = "/api/{user_id}"
-_PATH = "/api/{user_id:account_user}"
 ERRORS = DetailFormat(validation_status=400)
-router = APIRouter(prefix=_PATH, tags=primary_router.tags, route_class=guarded_route(ERRORS))
+router = APIRouter(prefix=USER_PREFIX, tags=primary_router.tags, route_class=guarded_route(ERRORS))
 
 
 @router.delete(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Request
+from starlette.convertors import Convertor, register_url_convertor
 
 from plumbing.dependencies import request_context
 from resolvers import tasks
@@ -15,6 +16,24 @@ from resolvers.domain import MAX_USER_ID_LENGTH
 # other user's id, never a 400 that a path naming someone else would not get.
 UserId = Annotated[str, Path(description="The caller's user id",
                              json_schema_extra={"maxLength": MAX_USER_ID_LENGTH})]
+
+
+class _UserSegment(Convertor[str]):
+    """A user id in a path, but never the first segment of another family (``/api/tasks``,
+    ``/api/v1``): those paths stay theirs whatever order the routes are tried in."""
+
+    regex = r"(?!(?:tasks|v1)(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("user", _UserSegment())
+USER_PREFIX = "/api/{user_id:user}"
+"""Paths under it name a user (OpenAPI shows ``/api/{user_id}``)."""
 
 
 async def own_context(request: Request, user_id: UserId) -> Context:

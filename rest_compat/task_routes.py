@@ -47,7 +47,7 @@ from rest_compat.openapi import (
     query_parameters,
     success,
 )
-from rest_compat.ownership import own_context
+from rest_compat.ownership import USER_PREFIX, own_context
 
 ContextDependency = Callable[..., Awaitable[Context]]
 NEW_TASK_EXAMPLE = {"title": "Buy milk", "description": "Two litres", "priority": "high",
@@ -154,7 +154,7 @@ def task_router(*, prefix: str, tag: str, errors: DetailFormat, context: Context
 
 
 primary_router = task_router(
-    prefix="/api/{user_id}/tasks", tag=TASKS, errors=DetailFormat(validation_status=400),
+    prefix=f"{USER_PREFIX}/tasks", tag=TASKS, errors=DetailFormat(validation_status=400),
     context=own_context, owner_errors=(403,))
 token_router = task_router(
     prefix="/api/tasks", tag=TASKS_FROM_TOKEN, id_suffix="FromToken",
