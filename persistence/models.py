@@ -72,6 +72,12 @@ def _one_of(column: str, members: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(m.value) for m in members)})"
 
 
+def _owner_column() -> Column[str]:
+    """The owning user of a row: erasing the user erases the row (ON DELETE CASCADE)."""
+    return Column(String(MAX_USER_ID_LENGTH), ForeignKey("users.id", ondelete="CASCADE"),
+                  nullable=False)
+
+
 class UserTable(SQLModel, table=True):
     __tablename__: ClassVar[str] = "users"
 
@@ -107,13 +113,7 @@ class TaskTable(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True))
-    user_id: str = Field(
-        sa_column=Column(
-            String(MAX_USER_ID_LENGTH),
-            ForeignKey("users.id", ondelete="CASCADE"),
-            nullable=False,
-        )
-    )
+    user_id: str = Field(sa_column=_owner_column())
     title: str = Field(sa_column=Column(String(MAX_TITLE_LENGTH), nullable=False))
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     completed: bool = Field(sa_column=Column(Boolean, nullable=False))
@@ -136,13 +136,7 @@ class IdempotencyKeyTable(SQLModel, table=True):
         Index("ix_idempotency_keys_expires_at", "expires_at"),
     )
 
-    user_id: str = Field(
-        sa_column=Column(
-            String(MAX_USER_ID_LENGTH),
-            ForeignKey("users.id", ondelete="CASCADE"),
-            nullable=False,
-        )
-    )
+    user_id: str = Field(sa_column=_owner_column())
     key: str = Field(sa_column=Column(String(MAX_IDEMPOTENCY_KEY_LENGTH), nullable=False))
     fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
     task: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the task as first answered
