@@ -35,7 +35,8 @@ async def fetch_all(connection: AsyncConnection, statement: Select[Any],
     # (statement counters in the tests, tracing) sees these statements too.
     sync = connection.sync_connection
     assert sync is not None  # an open connection
-    sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, False)
+    if listeners := sync.dispatch.before_cursor_execute:
+        listeners(sync, None, sql, arguments, None, False)
     driver = sync.connection.driver_connection  # checked out already: no greenlet round trip
     assert driver is not None
     try:
