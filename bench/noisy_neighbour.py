@@ -4,14 +4,14 @@
 Measures victims' lists (`GET /api/{u}/tasks?limit=50`, VICTIMS users, each paced at
 VICTIM_RATE requests per second, inside its rate limit) alone, then again while `heavy_user`
 (HEAVY_TASKS tasks) drives the heaviest operations the limits allow from NOISY_CLIENTS clients
-at once, more than its requests in flight may hold (8 per worker): GraphQL requests of 30
+at once, more than its requests in flight may hold (8 per worker): GraphQL requests of 10
 aliased searches of 100 tasks each, the largest REST page, creates. Target: the victims' p95
 with the neighbour within 2x of their p95 alone, and not one 429 or 5xx for a victim.
 
     .venv/bin/python bench/noisy_neighbour.py           # 30 s per phase
     .venv/bin/python bench/noisy_neighbour.py --smoke   # 4 s per phase, small seed
 
-It reuses driver.py (database, seed, tokens, `todo-api serve` as in production, clean-up).
+It reuses the driver's harness (database, seed, tokens, `todo-api serve` as in production).
 Knobs (env): PHASE_SECONDS VICTIMS VICTIM_RATE NOISY_CLIENTS NOISY_PAGE NOISY_RATE_LIMIT
 HEAVY_TASKS WORKERS PORT DB_NAME (and driver.py's). NOISY_RATE_LIMIT (default 120/minute, the
 service's default RATE_LIMIT) applies to every user; 1000000/minute leaves only the cap on
@@ -26,21 +26,22 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections import Counter
 from multiprocessing.synchronize import Event
-from pathlib import Path
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from harness import BENCH_DIR, database
+from harness.config import Config, load_config
+from harness.log import log
+from harness.report import git_rev, percentile
+from harness.run import Run, exit_on_signals
+from harness.service import Service
+from harness.users import User, claims_template, mint_users
 
-import driver  # noqa: E402  (bench/ is not a package)
-
-ALIASES = 30  # GRAPHQL_MAX_ALIASES
+SEARCHES_PER_DOCUMENT = 10  # GRAPHQL_MAX_LIST_FIELDS: every search is a list field
 SEARCHES = ("task", "heavy", "for", "1", "9", "ask 1", "user")
 TARGET_RATIO = 2.0
 Result = tuple[float, int]  # (seconds, status; 0 for a transport error)
@@ -55,7 +56,7 @@ def noisy_search_document() -> str:
     fields = " ".join(
         f'a{n}: tasks(filter: {{search: "{SEARCHES[n % len(SEARCHES)]}"}}, first: 100) '
         "{ totalCount nodes { id title description status dueDate } }"
-        for n in range(ALIASES))
+        for n in range(SEARCHES_PER_DOCUMENT))
     return "{ " + fields + " }"
 
 
@@ -112,7 +113,7 @@ async def _victim(http: httpx.AsyncClient, user: str, token: str, rate: float, s
         k += 1
 
 
-async def victims(base_url: str, users: list[tuple[str, str, list[str]]], rate: float,
+async def victims(base_url: str, users: list[User], rate: float,
                   seconds: float) -> list[Result]:
     results: list[Result] = []
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
@@ -125,9 +126,9 @@ def summary(phase: str, results: list[Result]) -> dict[str, object]:
     latencies = sorted(seconds * 1000 for seconds, _ in results)
     statuses = Counter(status for _, status in results)
     return {"phase": phase, "requests": len(results),
-            "p50_ms": driver.pct(latencies, 0.50) if latencies else None,
-            "p95_ms": driver.pct(latencies, 0.95) if latencies else None,
-            "p99_ms": driver.pct(latencies, 0.99) if latencies else None,
+            "p50_ms": percentile(latencies, 0.50) if latencies else None,
+            "p95_ms": percentile(latencies, 0.95) if latencies else None,
+            "p99_ms": percentile(latencies, 0.99) if latencies else None,
             "statuses": " ".join(f"{s}:{n}" for s, n in sorted(statuses.items()))}
 
 
@@ -146,7 +147,7 @@ def preflight(base_url: str, user: str, token: str, page: int) -> None:
                            "set NOISY_PAGE to the largest limit the list accepts")
 
 
-def measure(cfg: driver.Config, users: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
+def measure(cfg: Config, users: list[User]) -> list[dict[str, object]]:
     seconds = env_float("PHASE_SECONDS", 4 if cfg.smoke else 30)
     rate = env_float("VICTIM_RATE", 1.0)
     clients = int(env_float("NOISY_CLIENTS", 24))
@@ -155,9 +156,9 @@ def measure(cfg: driver.Config, users: list[tuple[str, str, list[str]]]) -> list
     victim_users = [u for u in users if u[0] != "heavy_user"][:int(env_float("VICTIMS", 10))]
     preflight(cfg.base_url, heavy_user, heavy_token, page)
 
-    driver.log(f"warm-up: {len(victim_users)} victims for 2 s")
+    log(f"warm-up: {len(victim_users)} victims for 2 s")
     asyncio.run(victims(cfg.base_url, victim_users, rate, 2))
-    driver.log(f"victims alone: {len(victim_users)} users x {rate}/s for {seconds:.0f} s")
+    log(f"victims alone: {len(victim_users)} users x {rate}/s for {seconds:.0f} s")
     alone = summary("victims alone", asyncio.run(
         victims(cfg.base_url, victim_users, rate, seconds)))
 
@@ -165,8 +166,8 @@ def measure(cfg: driver.Config, users: list[tuple[str, str, list[str]]]) -> list
     results: multiprocessing.Queue[dict[str, int]] = multiprocessing.Queue()
     neighbour = multiprocessing.Process(target=noisy_process, args=(
         cfg.base_url, heavy_user, heavy_token, clients, page, stop, results))
-    driver.log(f"with the neighbour: {clients} clients of {heavy_user} (aliased searches, "
-               f"pages of {page}, creates)")
+    log(f"with the neighbour: {clients} clients of {heavy_user} (aliased searches, "
+        f"pages of {page}, creates)")
     neighbour.start()
     try:
         time.sleep(2)  # the neighbour at full tilt before the victims are measured
@@ -211,36 +212,35 @@ def main() -> int:
     os.environ.setdefault("TASKS_PER_USER", "50")
     os.environ.setdefault("HEAVY_TASKS", "1000" if args.smoke else "10000")
     os.environ.setdefault("N_TOKENS", os.environ.get("VICTIMS", "10"))
-    cfg = driver.load_config(args.smoke)
-    signal.signal(signal.SIGTERM, driver.on_signal)
-    logdir = HERE / "results" / f"noisy-{cfg.ts}"
-    logdir.mkdir(parents=True, exist_ok=True)
-    driver.WORKDIR = logdir
-    service = driver.Service(cfg, logdir)
+    cfg = load_config(args.smoke)
+    exit_on_signals()
+    logdir = BENCH_DIR / "results" / f"noisy-{cfg.ts}"
+    run = Run.open(cfg, logdir)
+    service = Service(run)
     rows: list[dict[str, object]] = []
     try:
-        driver.recreate_db(cfg)
-        driver.migrate(cfg, logdir)
-        driver.seed(cfg)
-        extra, header = driver.users_claims_template(cfg, logdir)
-        users = driver.mint_users(cfg, logdir / "users.txt", extra, header)
+        database.recreate(cfg)
+        database.migrate(run)
+        database.seed(cfg)
+        extra, headers = claims_template(run)
+        users = mint_users(cfg, run.users_file, extra, headers)
         service.start()
         rows = measure(cfg, users)
     except KeyboardInterrupt:
-        driver.log("interrupted")
+        log("interrupted")
         return 130
     except RuntimeError as error:
-        driver.log(f"ERROR: {error}")
+        log(f"ERROR: {error}")
         return 1
     finally:
-        driver.stop_all()
+        run.children.stop_all()
     columns = ["phase", "requests", "p50_ms", "p95_ms", "p99_ms", "statuses"]
     table = [[f"{row[c]:.1f}" if isinstance(row[c], float) else str(row[c] or "-")
               for c in columns] for row in rows]
-    (HERE / "results" / f"noisy-{cfg.ts}.tsv").write_text(
+    (BENCH_DIR / "results" / f"noisy-{cfg.ts}.tsv").write_text(
         "\n".join("\t".join(line) for line in [columns, *table]) + "\n")
-    print(f"\nnoisy neighbour (git {driver.git_rev()}, WORKERS={cfg.workers}, "
-          f"RATE_LIMIT={os.environ['BENCH_RATE_LIMIT']}, heavy_user with {cfg.heavy_tasks} "
+    print(f"\nnoisy neighbour (git {git_rev()}, WORKERS={cfg.workers}, "
+          f"RATE_LIMIT={cfg.rate_limit}, heavy_user with {cfg.heavy_tasks} "
           f"tasks; logs {logdir})")
     widths = [max(len(line[i]) for line in [columns, *table]) for i in range(len(columns))]
     for line in [columns, *table]:

@@ -14,63 +14,40 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
+import dataclasses
 import json
 import os
 import random
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-GRAPHQL = {name: (BENCH / "queries" / f"{name}.graphql").read_text() for name in ("list", "get10")}
-SECRET = os.environ.get("BENCH_SECRET", "bench-secret-not-for-production-0123456789abcdef")
+from harness import BENCH_DIR, database
+from harness.config import Config, load_config
+from harness.scenarios import GQL_VARS, graphql_document
+from harness.users import User, mint_users, read_users
+
+GRAPHQL = {name: graphql_document(f"{name}.graphql") for name in ("list", "get10")}
 
 
-def _seed(db: str) -> Path:
-    """Recreate database ``db`` seeded as a full bench run seeds it; its users.txt.
+def _seed(cfg: Config) -> Path:
+    """Recreate ``cfg.db`` seeded as a full bench run seeds it; its users.txt.
 
     1,000 users x 50 tasks and heavy_user's 1,000 (bench/seed.sql), tokens for 300 of them.
+    Migrated in-process: the app profiled is this checkout's, whatever TODO_API says.
     """
-    def psql(database: str, *args: str) -> None:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-q",
-                        "-v", "ON_ERROR_STOP=1", *args], check=True, stdout=subprocess.DEVNULL)
-
-    psql("postgres", "-c", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)",
-         "-c", f"CREATE DATABASE {db}")
     from persistence.migrate import upgrade
 
-    upgrade(f"postgresql://postgres@127.0.0.1:5432/{db}")
-    psql(db, "-v", "n_users=1000", "-v", "tasks_per_user=50", "-v", "heavy_tasks=1000",
-         "-f", str(BENCH / "seed.sql"))
-    import jwt
-
-    rng, now = random.Random(1234), int(time.time())
-    lines = []
-    for n in rng.sample(range(1, 1001), 300):
-        user = f"user_{n:04d}"
-        token = jwt.encode({"sub": user, "iat": now, "exp": now + 86400}, SECRET,
-                           algorithm="HS256")
-        ids = [str(uuid.UUID(hashlib.md5(f"{user}:{i}".encode()).hexdigest()))  # noqa: S324
-               for i in rng.sample(range(1, 51), 10)]
-        lines.append(f"{user} {token} {' '.join(ids)}\n")
-    logs = BENCH / "results" / f"logs-profile-{db}"
+    database.recreate(cfg)
+    upgrade(cfg.database_url)
+    database.seed(cfg)
+    logs = BENCH_DIR / "results" / f"logs-profile-{cfg.db}"
     logs.mkdir(parents=True, exist_ok=True)
-    (logs / "users.txt").write_text("".join(lines))
-    (logs / "meta.json").write_text(json.dumps({"db": db}))
+    mint_users(cfg, logs / "users.txt")
+    (logs / "meta.json").write_text(json.dumps({"db": cfg.db}))
     return logs / "users.txt"
-
-
-def _users(path: Path) -> list[tuple[str, str, list[str]]]:
-    users = []
-    for line in path.read_text().splitlines():
-        user, token, *ids = line.split()
-        users.append((user, token, ids))
-    return users
 
 
 def _request(kind: str, user: str, token: str, ids: list[str]) -> tuple[str, str, str, bytes]:
@@ -92,13 +69,13 @@ def _request(kind: str, user: str, token: str, ids: list[str]) -> tuple[str, str
     if kind == "gql_list":
         return "POST", "/graphql", "", json.dumps({"query": GRAPHQL["list"]}).encode()
     if kind == "gql_get10":
-        variables = dict(zip("abcdefghij", ids, strict=False))
+        variables = dict(zip(GQL_VARS, ids, strict=False))
         return "POST", "/graphql", "", json.dumps({"query": GRAPHQL["get10"],
                                                    "variables": variables}).encode()
     raise SystemExit(f"unknown kind {kind}")
 
 
-def _caller(app: Any, users: list[tuple[str, str, list[str]]], kind: str
+def _caller(app: Any, users: list[User], kind: str
             ) -> Callable[[], Awaitable[int]]:
     async def call() -> int:
         user, token, ids = random.choice(users)
@@ -157,16 +134,17 @@ async def main() -> None:
     parser.add_argument("--seed", metavar="DB", help="first recreate and seed database DB "
                         "(as a bench run does) and use it")
     args = parser.parse_args()
-    users_file = _seed(args.seed) if args.seed else args.users or max(
-        BENCH.glob("results/logs-*/users.txt"), key=lambda p: p.stat().st_mtime)
-    users = _users(users_file)
+    cfg = load_config(smoke=False)  # a full run's seed size, and its database settings
+    if args.seed:
+        users_file = _seed(dataclasses.replace(cfg, db=args.seed))
+    else:
+        users_file = args.users or max(BENCH_DIR.glob("results/logs-*/users.txt"),
+                                       key=lambda p: p.stat().st_mtime)
+    users = read_users(users_file)
     meta = json.loads((users_file.parent / "meta.json").read_text())
-    os.environ.update({
-        "APP_ENV": "production", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
-        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{meta.get('db', 'todo_bench')}",
-        "BETTER_AUTH_SECRET": SECRET,
-        "RATE_LIMIT": "1000000/minute", "RATE_LIMIT_ANONYMOUS": "1000000/minute",
-    })
+    cfg = dataclasses.replace(cfg, db=meta.get("db", "todo_bench"))
+    log_level = os.environ.get("LOG_LEVEL", "warning")
+    os.environ.update({**cfg.todo_api_env(), "LOG_LEVEL": log_level})
     from app.main import create_app
 
     app = create_app()
@@ -185,9 +163,10 @@ async def main() -> None:
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             if profiler is not None:
                 profiler.stop()
-                out = BENCH / "results" / f"profile-{kind}.txt"
+                out = BENCH_DIR / "results" / f"profile-{kind}.txt"
                 out.write_text(profiler.output_text(unicode=False, show_all=True))
-                (BENCH / "results" / f"profile-{kind}.html").write_text(profiler.output_html())
+                (BENCH_DIR / "results" / f"profile-{kind}.html").write_text(
+                    profiler.output_html())
                 print(f"  profile: {out}", file=sys.stderr)
             bad = sum(1 for s in statuses if not 200 <= s < 300)
             print(f"{kind:14} cpu/request {cpu / args.n * 1000:7.3f} ms   "

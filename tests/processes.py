@@ -1,48 +1,39 @@
-"""Real processes for tests: the service under uvicorn, a Redis server, a PostgreSQL cluster."""
+"""Real processes for tests: the service under uvicorn, a Redis server, a PostgreSQL cluster.
+
+Starting, waiting for and stopping process groups is ``tests.process_groups``, which the
+benchmark (bench/harness) uses too.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from tests.process_groups import (
+    answers_health,
+    free_port,
+    kill_group,
+    start_group,
+    stop_group,
+    wait_until,
+)
 from tests.support import TEST_SECRET
+
+__all__ = ["PG_BIN", "ROOT", "PostgresCluster", "RedisServer", "Service", "free_port", "service",
+           "wait_until"]
 
 ROOT = Path(__file__).parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(check: Any, *, seconds: float = 20.0, what: str = "condition") -> None:
-    """Poll ``check()`` until it is true; fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (httpx.HTTPError, OSError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Service:
@@ -76,11 +67,10 @@ class Service:
             environment["PORT"] = str(self.port)
         else:
             mode += ["--port", str(self.port)]
-        self.process = subprocess.Popen(
+        self.process = start_group(
             [sys.executable, "-m", "app.cli", "serve", *mode,
              *([] if workers is None else ["--workers", str(workers)]), *args],
-            cwd=cwd, env=environment, stdout=self._log,
-            stderr=self._stderr or subprocess.STDOUT, start_new_session=True,
+            cwd=cwd, env=environment, stdout=self._log, stderr=self._stderr or subprocess.STDOUT,
         )
         try:
             wait_until(self._healthy, seconds=60, what=f"the service on port {self.port}")
@@ -91,7 +81,7 @@ class Service:
     def _healthy(self) -> bool:
         if self.process.poll() is not None:
             raise AssertionError(f"the service exited:\n{self.log_path.read_text()}")
-        return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        return answers_health(self.url, timeout=1)
 
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: the service itself, or its worker processes."""
@@ -106,20 +96,12 @@ class Service:
 
     def kill(self) -> str:
         """SIGKILL the whole process group at once: nothing gets to finish (idempotent)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        kill_group(self.process)
         return self.stop()
 
     def stop(self) -> str:
         """Stop the whole process group (idempotent) and return everything it wrote."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_group(self.process, grace=15)
         self._log.close()
         if self._stderr:
             self._stderr.close()
