@@ -14,13 +14,19 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 from schemathesis.python import asgi
-from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
 from persistence.migrate import upgrade
 from tests.fuzzing import APP
-from tests.support import TEST_SECRET, empty_tables
+from tests.support import (
+    TEST_SECRET,
+    AuditReasons,
+    audit_reasons,
+    empty_tables,
+    migrated_sqlite,
+    wipe,
+)
 
 hypothesis_settings.register_profile(  # CI: bounded, and a failure is reported without shrinking
     "ci", max_examples=12, stateful_step_count=25, deadline=None,
@@ -59,9 +65,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                  ) -> Iterator[str]:
     """A migrated, empty database of each kind, created for this run and dropped after it."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'todo.db'}"
-        upgrade(url)
-        yield url
+        yield migrated_sqlite(tmp_path_factory.mktemp("sqlite"))
         return
     name = f"todo_test_{uuid.uuid4().hex[:12]}"
     _psql("postgres", f"CREATE DATABASE {name}")
@@ -86,11 +90,8 @@ def settings(database_url: str) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
-    database = application.state.services.db
-    async with database.transaction() as session:
-        await session.execute(text("DELETE FROM tasks"))
-        await session.execute(text("DELETE FROM users"))
-    await database.dispose()
+    await wipe(application.state.services.db)
+    await application.state.services.db.dispose()
 
 
 @pytest.fixture
@@ -111,3 +112,10 @@ def app_under_test(settings: Settings, database_url: str) -> Iterator[asgi.ASGIC
         asgi.shutdown_lifespans()  # disposes the engine on the loop that opened its connections
         APP.target = None
         anyio.run(empty_tables, database_url)
+
+
+@pytest.fixture
+def audited() -> Iterator[AuditReasons]:
+    """The reasons the app audits for refused requests during the test."""
+    with audit_reasons() as reasons:
+        yield reasons

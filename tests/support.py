@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -9,6 +13,7 @@ from sqlalchemy import text
 
 from auth.verifier import mint_token
 from persistence.database import Database
+from persistence.migrate import upgrade
 from persistence.urls import parse_database_url
 
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -48,10 +53,46 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return body
 
 
-async def empty_tables(database_url: str) -> None:
-    """Delete every task and user, for tests that run the app outside the ``app`` fixture."""
-    database = Database.connect(parse_database_url(database_url))
+def migrated_sqlite(directory: Path) -> str:
+    """The URL of a new SQLite database in ``directory``, migrated to the head."""
+    url = f"sqlite:///{directory / 'todo.db'}"
+    upgrade(url)
+    return url
+
+
+async def wipe(database: Database) -> None:
+    """Delete every task and user."""
     async with database.transaction() as session:
         await session.execute(text("DELETE FROM tasks"))
         await session.execute(text("DELETE FROM users"))
+
+
+async def empty_tables(database_url: str) -> None:
+    """Delete every task and user, for tests that run the app outside the ``app`` fixture."""
+    database = Database.connect(parse_database_url(database_url))
+    await wipe(database)
     await database.dispose()
+
+
+class AuditReasons(logging.Handler):
+    """The reasons the app audited for refused requests, in order (never the token)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.reasons.append(getattr(record, "reason", "?"))
+
+
+@contextmanager
+def audit_reasons() -> Iterator[AuditReasons]:
+    """Collect the audit log's reasons while the block runs."""
+    # The app's loggers do not propagate to the root logger, so caplog cannot see them.
+    handler = AuditReasons()
+    logger = logging.getLogger("todo_api.audit")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)

@@ -18,8 +18,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.factory import create_app
 from app.settings import Settings
-from persistence.migrate import upgrade
-from tests.support import ALICE, BOB, TEST_SECRET, assert_error, auth, tasks_url, token
+from tests.support import (
+    ALICE,
+    BOB,
+    TEST_SECRET,
+    assert_error,
+    auth,
+    migrated_sqlite,
+    tasks_url,
+    token,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -28,9 +36,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture(scope="module")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('ops') / 'todo.db'}"
-    upgrade(url)
-    return url
+    return migrated_sqlite(tmp_path_factory.mktemp("ops"))
 
 
 def free_port() -> int:
