@@ -14,9 +14,9 @@ import anyio
 import httpx
 import pytest
 
+from tests.doors import b_url, c_url
 from tests.processes import service
 from tests.support import auth, empty_tables, tasks_url
-from tests.surfaces import b_url, c_url
 
 pytestmark = pytest.mark.slow
 
