@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from auth.verifier import mint_token
@@ -96,3 +97,12 @@ def audit_reasons() -> Iterator[AuditReasons]:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+def metric(exposition: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus exposition (0 when absent)."""
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,12 +17,21 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
-from tests.jwks_server import JwksServer, new_key, serve_jwks
-from tests.support import ALICE, TEST_SECRET, assert_error, tasks_url, token
+from tests.jwks_server import JwksServer, SigningKey, new_key, serve_jwks
+from tests.support import (
+    ALICE,
+    TEST_SECRET,
+    AuditReasons,
+    assert_error,
+    metric,
+    tasks_url,
+    token,
+)
 
 pytestmark = pytest.mark.anyio
 ISSUER = "https://auth.example.com"
@@ -40,11 +49,12 @@ def claims(sub: Any = ALICE, **extra: Any) -> dict[str, Any]:
     return {"sub": sub, "iat": _now(), "exp": _now() + 600, **extra}
 
 
-def hs256(payload: Any, secret: str = TEST_SECRET, **header: Any) -> str:
+def hs256(payload: Any, secret: str | bytes = TEST_SECRET, **header: Any) -> str:
     """A compact HS256 JWS over any JSON payload, even ones PyJWT would refuse to make."""
     head = _b64(json.dumps({"alg": "HS256", "typ": "JWT", **header}).encode())
     body = _b64(json.dumps(payload).encode())
-    signature = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    key = secret.encode() if isinstance(secret, str) else secret
+    signature = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
     return f"{head}.{body}.{_b64(signature)}"
 
 
@@ -366,3 +376,76 @@ async def test_header_algorithm_must_match_the_keys_algorithm(settings, jwks_ser
 
 async def test_user_id_with_nul_is_rejected(client: httpx.AsyncClient):
     assert_rejected(await get_tasks(client, hs256(claims(sub="ali\u0000ce"))))
+
+
+# ---------------------------------------------------------------- HS256 never meets a public key
+
+
+def _public_bytes(key: SigningKey, encoding: serialization.Encoding) -> bytes:
+    public = key.private.public_key()
+    if encoding is serialization.Encoding.Raw:
+        raw: bytes = public.public_bytes(encoding, serialization.PublicFormat.Raw)
+        return raw
+    spki: bytes = public.public_bytes(encoding, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return spki
+
+
+def _relabelled_hs256(compact: str) -> str:
+    """An asymmetric token whose header now says HS256; payload and signature unchanged."""
+    head, body, signature = compact.split(".")
+    header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    return ".".join([_b64(json.dumps({**header, "alg": "HS256"}).encode()), body, signature])
+
+
+def _key(server: JwksServer, kid: str) -> SigningKey:
+    return next(key for key in server.keys if key.kid == kid)
+
+
+OTHER_SECRET = "another-frontend-secret-0123456789abcdef"
+CONFUSED_TOKENS: dict[str, Callable[[JwksServer], str]] = {
+    "wrong secret": lambda _: hs256(claims(), secret=OTHER_SECRET),
+    "wrong secret, a published kid": lambda _: hs256(claims(), secret=OTHER_SECRET, kid="k1"),
+    "wrong secret, an unknown kid": lambda _: hs256(claims(), secret=OTHER_SECRET, kid="k9"),
+    "RSA public key (PEM) as secret": lambda s: hs256(
+        claims(), secret=_public_bytes(_key(s, "r1"), serialization.Encoding.PEM), kid="r1"),
+    "RSA public key (DER) as secret": lambda s: hs256(
+        claims(), secret=_public_bytes(_key(s, "r1"), serialization.Encoding.DER), kid="r1"),
+    "Ed25519 public key (raw) as secret": lambda s: hs256(
+        claims(), secret=_public_bytes(_key(s, "k1"), serialization.Encoding.Raw), kid="k1"),
+    "EC public key (PEM) as secret": lambda s: hs256(
+        claims(), secret=_public_bytes(_key(s, "e1"), serialization.Encoding.PEM), kid="e1"),
+    "published JWK as secret": lambda s: hs256(
+        claims(), secret=json.dumps(_key(s, "k1").public_jwk).encode(), kid="k1"),
+    "EdDSA token relabelled HS256": lambda s: _relabelled_hs256(_key(s, "k1").sign(claims())),
+    "RS256 token relabelled HS256": lambda s: _relabelled_hs256(_key(s, "r1").sign(claims())),
+    "ES256 token relabelled HS256": lambda s: _relabelled_hs256(_key(s, "e1").sign(claims())),
+}
+
+
+async def _failures(http: httpx.AsyncClient) -> dict[str, float]:
+    exposition = (await http.get("/metrics")).text
+    return {reason: metric(exposition, "todo_api_auth_failures_total", reason=reason)
+            for reason in ("bad_signature", "algorithm_not_allowed", "invalid", "unknown_key",
+                           "keys_unavailable", "malformed")}
+
+
+@pytest.mark.parametrize(("secret", "reason"), [
+    (TEST_SECRET, "bad_signature"),  # checked against the shared secret only
+    (None, "algorithm_not_allowed"),  # no shared secret: HS256 is not accepted at all
+], ids=["secret and JWKS", "JWKS only"])
+@pytest.mark.parametrize("name", sorted(CONFUSED_TOKENS))
+async def test_hs256_token_is_checked_against_the_shared_secret_only(
+        settings: Settings, jwks_server: JwksServer, audited: AuditReasons, secret: str | None,
+        reason: str, name: str):
+    configured = settings.model_copy(update={"better_auth_jwks_url": jwks_server.url,
+                                             "better_auth_secret": secret and SecretStr(secret)})
+    bearer = CONFUSED_TOKENS[name](jwks_server)
+    async with _client_for(create_app(configured)) as http:
+        before = await _failures(http)
+        assert_rejected(await get_tasks(http, bearer))
+        after = await _failures(http)
+        assert audited.reasons == [reason]
+        assert {k: after[k] - before[k] for k in after} == {k: float(k == reason) for k in after}
+        assert jwks_server.fetches == 0  # HS256 never reaches the JWKS, whatever its kid
+        assert (await get_tasks(http, _key(jwks_server, "k1").sign(claims()))).status_code == 200
+        assert jwks_server.fetches == 1  # the JWKS was reachable all along

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.factory import create_app
 from app.settings import Settings
@@ -24,6 +23,7 @@ from tests.support import (
     TEST_SECRET,
     assert_error,
     auth,
+    metric,
     migrated_sqlite,
     tasks_url,
     token,
@@ -66,15 +66,6 @@ async def serving(settings: Settings, address: str = "127.0.0.1"
 
 def log_lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in a Prometheus exposition (0 when absent)."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
 
 
 # --- rate limits -------------------------------------------------------------------------------
