@@ -142,7 +142,7 @@ async def test_query_task_returns_every_field(client: httpx.AsyncClient):
     assert str(found["createdAt"]).endswith("Z")
 
 
-@pytest.mark.parametrize("task_id", ["not-a-uuid", str(uuid.uuid4()), ""])
+@pytest.mark.parametrize("task_id", ["not-a-uuid", "3f2b8c4e-9d1a-4e7b-8a6c-5d0f1e2a3b4c", ""])
 async def test_query_missing_task_is_null(client: httpx.AsyncClient, task_id: str):
     assert await data(client, ALICE, TASK, id=task_id) == {"task": None}
 
