@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
+from auth.verifier import MAX_TOKEN_LENGTH
 from tests.jwks_server import JwksServer, SigningKey, new_key, serve_jwks
 from tests.support import (
     ALICE,
@@ -119,6 +121,23 @@ def _edit_payload(compact: str, **changes: Any) -> str:
     head, body, signature = compact.split(".")
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     return ".".join([head, _b64(json.dumps({**payload, **changes}).encode()), signature])
+
+
+def _token_of_length(length: int) -> str:
+    """A valid HS256 token exactly ``length`` characters long (padded with a claim)."""
+    for kid_length in range(4):  # base64 skips some lengths; a longer header fills the gap
+        for padding in range(length):
+            bearer = hs256(claims(padding="x" * padding), kid="k" * kid_length)
+            if len(bearer) >= length:
+                break
+        if len(bearer) == length:
+            return bearer
+    raise AssertionError(f"no token of {length} characters")
+
+
+async def test_tokens_up_to_the_length_limit_are_accepted(client: httpx.AsyncClient):
+    assert (await get_tasks(client, _token_of_length(MAX_TOKEN_LENGTH))).status_code == 200
+    assert_rejected(await get_tasks(client, _token_of_length(MAX_TOKEN_LENGTH + 1)))
 
 
 async def test_expired_within_leeway_is_still_accepted(client: httpx.AsyncClient):
@@ -250,6 +269,7 @@ async def test_jwks_keys_verify_eddsa_rs256_and_es256_tokens(settings, jwks_serv
         assert (await get_tasks(http, key.sign(claims()))).status_code == 200
         assert (await get_tasks(http, key.sign(claims()))).status_code == 200
     assert jwks_server.fetches == 1  # fetched once, then cached
+    assert [accept.lower() for accept in jwks_server.accepts if accept] == ["application/json"]
 
 
 async def test_jwks_and_shared_secret_work_side_by_side(settings, jwks_server):
@@ -311,7 +331,8 @@ async def test_asymmetric_token_is_not_checked_against_the_shared_secret(client)
     assert_rejected(await get_tasks(client, key.sign(claims())))
 
 
-async def test_unreachable_jwks_rejects_asymmetric_tokens_but_not_hs256(settings):
+async def test_unreachable_jwks_rejects_asymmetric_tokens_but_not_hs256(settings, audited,
+                                                                        capsys):
     with serve_jwks(new_key("k1")) as server:
         url = server.url
     key = new_key("k1")
@@ -319,6 +340,49 @@ async def test_unreachable_jwks_rejects_asymmetric_tokens_but_not_hs256(settings
     async with _client_for(create_app(configured)) as http:
         assert_rejected(await get_tasks(http, key.sign(claims())))
         assert (await get_tasks(http, token(ALICE))).status_code == 200
+    assert audited.reasons == ["keys_unavailable"]
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+              if line.startswith("{")]
+    warnings = [(line["level"], line["message"]) for line in logged
+                if line["logger"] == "todo_api.auth"]
+    assert warnings == [("warning", "jwks fetch failed: ConnectError")]
+
+
+async def test_a_jwks_endpoint_that_never_answers_does_not_hold_requests(settings, audited):
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/jwks"
+        configured = settings.model_copy(update={"better_auth_jwks_url": url})
+        async with _client_for(create_app(configured)) as http:
+            with anyio.fail_after(60):  # the fetch gives up after its own timeout (5 s)
+                assert_rejected(await get_tasks(http, new_key("k1").sign(claims())))
+    assert audited.reasons == ["keys_unavailable"]
+
+
+async def test_jwks_redirects_are_not_followed(settings, jwks_server, audited):
+    with serve_jwks() as redirecting:
+        redirecting.redirect_to = jwks_server.url
+        async with jwks_client(settings, redirecting) as http:
+            assert_rejected(await get_tasks(http, jwks_server.keys[0].sign(claims())))
+    assert (len(redirecting.accepts), jwks_server.fetches) == (1, 0)
+    assert audited.reasons == ["keys_unavailable"]
+
+
+@pytest.mark.parametrize("document", [b"[]", b'"keys"', b"5", b"null", b'{"keys": "all"}',
+                                      b'{"keys": null}', b"{}", b"not json"])
+async def test_a_jwks_that_is_not_a_key_set_rejects_asymmetric_tokens(settings, jwks_server,
+                                                                      document):
+    jwks_server.raw = document
+    async with jwks_client(settings, jwks_server) as http:
+        assert_rejected(await get_tasks(http, jwks_server.keys[0].sign(claims())))
+        assert (await get_tasks(http, token(ALICE))).status_code == 200
+
+
+async def test_known_keys_are_not_fetched_again(settings, jwks_server):
+    key = jwks_server.keys[0]
+    async with jwks_client(settings, jwks_server, jwks_min_refresh_seconds=0) as http:
+        for _ in range(3):
+            assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+    assert jwks_server.fetches == 1
 
 
 async def test_token_without_kid_uses_the_only_key(settings):
@@ -335,7 +399,27 @@ async def test_token_without_kid_is_rejected_when_keys_are_ambiguous(settings, j
         assert_rejected(await get_tasks(http, jwt.encode(claims(), key.private, algorithm="EdDSA")))
 
 
-async def test_cached_keys_survive_a_jwks_outage(settings):
+async def test_token_without_kid_is_rejected_even_when_one_key_has_no_kid(settings, jwks_server):
+    unnamed = new_key("unnamed", "EdDSA")
+    jwks_server.extra = [{k: v for k, v in unnamed.public_jwk.items() if k != "kid"}]
+    async with jwks_client(settings, jwks_server) as http:
+        anonymous = jwt.encode(claims(), unnamed.private, algorithm="EdDSA")
+        assert_rejected(await get_tasks(http, anonymous))
+        assert (await get_tasks(http, jwks_server.keys[0].sign(claims()))).status_code == 200
+
+
+async def test_a_withdrawn_key_is_refused_even_for_a_token_accepted_before(settings,
+                                                                           jwks_server):
+    withdrawn, successor = jwks_server.keys[0], new_key("k2", "EdDSA")
+    earlier = withdrawn.sign(claims())
+    async with jwks_client(settings, jwks_server, jwks_min_refresh_seconds=0) as http:
+        assert (await get_tasks(http, earlier)).status_code == 200
+        jwks_server.keys = [successor]  # Better Auth rotated k1 out
+        assert (await get_tasks(http, successor.sign(claims()))).status_code == 200
+        assert_rejected(await get_tasks(http, earlier))
+
+
+async def test_cached_keys_survive_a_jwks_outage(settings, audited):
     key = new_key("k1", "EdDSA")
     with serve_jwks(key) as server:
         app_settings = settings.model_copy(update={"better_auth_jwks_url": server.url,
@@ -347,11 +431,12 @@ async def test_cached_keys_survive_a_jwks_outage(settings):
             server.fail = True
             assert_rejected(await get_tasks(http, new_key("k2").sign(claims())))
             assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+    assert audited.reasons == ["unknown_key"]  # the outage did not make the cache unusable
 
 
 async def test_unusable_jwks_entries_are_skipped(settings):
     key = new_key("good", "EdDSA")
-    with serve_jwks(key) as server:
+    with serve_jwks(key) as server:  # the unusable entries come first
         server.extra = [{"kty": "unknown", "kid": "weird"}, {"kid": "no-type"}, "not-an-object"]
         async with jwks_client(settings, server) as http:
             assert (await get_tasks(http, key.sign(claims()))).status_code == 200
