@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import anyio
 import httpx
@@ -37,11 +39,31 @@ hypothesis_settings.register_profile(
     "deep", max_examples=2000, stateful_step_count=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+hypothesis_settings.register_profile(  # mutation testing: the same examples for every mutant
+    "mutation", parent=hypothesis_settings.get_profile("ci"), derandomize=True, database=None,
+)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Every database test runs on each of these; `make mutation` runs on SQLite only, for speed.
+DATABASES = os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("TEST_PG_PORT", "5432")
 PG_USER = os.environ.get("TEST_PG_USER", "postgres")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under mutmut, the fastest tests first: a mutant is killed by its first failing test."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
+        return
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, beside its stats
+    durations = json.loads(stats.read_text())["duration_by_test"] if stats.exists() else {}
+    items.sort(key=lambda item: (_database_of(item), durations.get(item.nodeid, 0.0)))
+
+
+def _database_of(item: pytest.Item) -> str:
+    """The database a test runs on: tests are kept together per database, set up once each."""
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("database_url", "")) if callspec else ""
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +82,7 @@ def _psql(database: str, sql: str) -> None:
         pytest.fail(f"PostgreSQL at {PG_HOST}:{PG_PORT} is required: {error.stderr.strip()}")
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[str]:
     """A migrated, empty database of each kind, created for this run and dropped after it."""

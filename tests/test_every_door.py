@@ -1,8 +1,9 @@
 """The rules every door keeps alike, each scenario run once per door of tests/doors.py.
 
-Checks answer in the contract's order, the first that fails: 401, 403, 404, 400 (422 on B, C
-and GraphQL), 412. Another user's task is indistinguishable from a missing one, and a path
-that names another user is 403. What only one door promises stays in that door's test file.
+Checks answer in the contract's order, the first that fails: 401, 403, 404, 400 (422 on B and
+C, VALIDATION_ERROR on GraphQL), 412. Another user's task is indistinguishable from a missing
+one, and a path that names another user is 403. What only one door promises stays in that
+door's test file.
 """
 
 from __future__ import annotations
