@@ -12,9 +12,10 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from mutmut.__main__ import SourceFileMutationData, walk_mutatable_files
+from mutmut.mutation.data import SourceFileMutationData
 from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.stats import status_by_exit_code
+from mutmut.utils.file_utils import walk_mutatable_files
 
 EQUIVALENTS = Path(__file__).parent / "mutation_equivalents.md"
 DECIDED = ("killed", "survived", "timeout", "caught by type check", "segfault")
