@@ -43,7 +43,8 @@ class EnvelopeFormat:
 
     def body(self, problem: Problem, request: Request) -> dict[str, Any]:
         details: dict[str, Any] = {
-            "timestamp": datetime.now(UTC), "path": request.url.path,
+            # the path as received: request.url re-parses it, and urllib drops tabs and newlines
+            "timestamp": datetime.now(UTC), "path": request.scope["path"],
             "method": request.method, "request_id": request_id(request),
         }
         if problem.errors is not None:

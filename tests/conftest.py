@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -16,13 +17,18 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 from schemathesis.python import asgi
-from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
 from persistence.migrate import upgrade
 from tests.fuzzing import APP
-from tests.support import TEST_SECRET, empty_tables
+from tests.support import (
+    TEST_SECRET,
+    AuditReasons,
+    audit_reasons,
+    empty_tables,
+    wipe,
+)
 
 hypothesis_settings.register_profile(  # CI: bounded, and a failure is reported without shrinking
     "ci", max_examples=12, stateful_step_count=25, deadline=None,
@@ -33,11 +39,31 @@ hypothesis_settings.register_profile(
     "deep", max_examples=2000, stateful_step_count=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+hypothesis_settings.register_profile(  # mutation testing: the same examples for every mutant
+    "mutation", parent=hypothesis_settings.get_profile("ci"), derandomize=True, database=None,
+)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Every database test runs on each of these; `make mutation` runs on SQLite only, for speed.
+DATABASES = os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",")
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("TEST_PG_PORT", "5432")
 PG_USER = os.environ.get("TEST_PG_USER", "postgres")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under mutmut, the fastest tests first: a mutant is killed by its first failing test."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
+        return
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, beside its stats
+    durations = json.loads(stats.read_text())["duration_by_test"] if stats.exists() else {}
+    items.sort(key=lambda item: (_database_of(item), durations.get(item.nodeid, 0.0)))
+
+
+def _database_of(item: pytest.Item) -> str:
+    """The database a test runs on: tests are kept together per database, set up once each."""
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("database_url", "")) if callspec else ""
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +82,7 @@ def _psql(database: str, sql: str) -> None:
         pytest.fail(f"PostgreSQL at {PG_HOST}:{PG_PORT} is required: {error.stderr.strip()}")
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[str]:
     """A migrated, empty database of each kind, created for this run and dropped after it."""
@@ -65,7 +91,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def unmigrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of each kind with no schema at all, for one test."""
     with _new_database(request.param, tmp_path) as url:
@@ -99,11 +125,8 @@ def settings(database_url: str) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
-    database = application.state.services.db
-    async with database.transaction() as session:
-        await session.execute(text("DELETE FROM tasks"))
-        await session.execute(text("DELETE FROM users"))
-    await database.dispose()
+    await wipe(application.state.services.db)
+    await application.state.services.db.dispose()
 
 
 @pytest.fixture
@@ -124,3 +147,10 @@ def app_under_test(settings: Settings, database_url: str) -> Iterator[asgi.ASGIC
         asgi.shutdown_lifespans()  # disposes the engine on the loop that opened its connections
         APP.target = None
         anyio.run(empty_tables, database_url)
+
+
+@pytest.fixture
+def audited() -> Iterator[AuditReasons]:
+    """The reasons the app audits for refused requests during the test."""
+    with audit_reasons() as reasons:
+        yield reasons

@@ -44,13 +44,18 @@ def new_key(kid: str, algorithm: str = "EdDSA") -> SigningKey:
 class JwksServer:
     url: str
     keys: list[SigningKey] = field(default_factory=list)
-    extra: list[Any] = field(default_factory=list)
+    extra: list[Any] = field(default_factory=list)  # served before the keys
+    raw: bytes | None = None  # served instead of the document
+    redirect_to: str | None = None  # answer 302 to this URL instead
     fail: bool = False
     fetches: int = 0
+    accepts: list[str | None] = field(default_factory=list)  # each request's Accept header
 
     def document(self) -> bytes:
         self.fetches += 1
-        return json.dumps({"keys": [k.public_jwk for k in self.keys] + self.extra}).encode()
+        if self.raw is not None:
+            return self.raw
+        return json.dumps({"keys": self.extra + [k.public_jwk for k in self.keys]}).encode()
 
 
 @contextmanager
@@ -60,8 +65,15 @@ def serve_jwks(*keys: SigningKey) -> Iterator[JwksServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            state.accepts.append(self.headers.get("Accept"))
             if state.fail:
                 self.send_error(503)
+                return
+            if state.redirect_to is not None:
+                self.send_response(302)
+                self.send_header("Location", state.redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             body = state.document()
             self.send_response(200)

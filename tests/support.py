@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from auth.verifier import mint_token
 from persistence.database import Database
+from persistence.migrate import upgrade
 from persistence.urls import parse_database_url
 
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -48,10 +54,56 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return body
 
 
+def migrated_sqlite(directory: Path) -> str:
+    """The URL of a new SQLite database in ``directory``, migrated to the head."""
+    url = f"sqlite:///{directory / 'todo.db'}"
+    upgrade(url)
+    return url
+
+
+async def wipe(database: Database) -> None:
+    """Delete every user and, by cascade, their tasks and idempotency keys."""
+    async with database.transaction() as connection:
+        await connection.execute(text("DELETE FROM tasks"))
+        await connection.execute(text("DELETE FROM idempotency_keys"))
+        await connection.execute(text("DELETE FROM users"))
+
+
 async def empty_tables(database_url: str) -> None:
     """Delete every task and user, for tests that run the app outside the ``app`` fixture."""
     database = Database.connect(parse_database_url(database_url))
-    async with database.transaction() as session:
-        await session.execute(text("DELETE FROM tasks"))
-        await session.execute(text("DELETE FROM users"))
+    await wipe(database)
     await database.dispose()
+
+
+class AuditReasons(logging.Handler):
+    """The reasons the app audited for refused requests, in order (never the token)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.reasons.append(getattr(record, "reason", "?"))
+
+
+@contextmanager
+def audit_reasons() -> Iterator[AuditReasons]:
+    """Collect the audit log's reasons while the block runs."""
+    # The app's loggers do not propagate to the root logger, so caplog cannot see them.
+    handler = AuditReasons()
+    logger = logging.getLogger("todo_api.audit")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def metric(exposition: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus exposition (0 when absent)."""
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0

@@ -6,8 +6,9 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,12 +18,22 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
-from tests.jwks_server import JwksServer, new_key, serve_jwks
-from tests.support import ALICE, TEST_SECRET, assert_error, tasks_url, token
+from auth.verifier import MAX_TOKEN_LENGTH
+from tests.jwks_server import JwksServer, SigningKey, new_key, serve_jwks
+from tests.support import (
+    ALICE,
+    TEST_SECRET,
+    AuditReasons,
+    assert_error,
+    metric,
+    tasks_url,
+    token,
+)
 
 pytestmark = pytest.mark.anyio
 ISSUER = "https://auth.example.com"
@@ -40,11 +51,12 @@ def claims(sub: Any = ALICE, **extra: Any) -> dict[str, Any]:
     return {"sub": sub, "iat": _now(), "exp": _now() + 600, **extra}
 
 
-def hs256(payload: Any, secret: str = TEST_SECRET, **header: Any) -> str:
+def hs256(payload: Any, secret: str | bytes = TEST_SECRET, **header: Any) -> str:
     """A compact HS256 JWS over any JSON payload, even ones PyJWT would refuse to make."""
     head = _b64(json.dumps({"alg": "HS256", "typ": "JWT", **header}).encode())
     body = _b64(json.dumps(payload).encode())
-    signature = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    key = secret.encode() if isinstance(secret, str) else secret
+    signature = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
     return f"{head}.{body}.{_b64(signature)}"
 
 
@@ -109,6 +121,23 @@ def _edit_payload(compact: str, **changes: Any) -> str:
     head, body, signature = compact.split(".")
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     return ".".join([head, _b64(json.dumps({**payload, **changes}).encode()), signature])
+
+
+def _token_of_length(length: int) -> str:
+    """A valid HS256 token exactly ``length`` characters long (padded with a claim)."""
+    for kid_length in range(4):  # base64 skips some lengths; a longer header fills the gap
+        for padding in range(length):
+            bearer = hs256(claims(padding="x" * padding), kid="k" * kid_length)
+            if len(bearer) >= length:
+                break
+        if len(bearer) == length:
+            return bearer
+    raise AssertionError(f"no token of {length} characters")
+
+
+async def test_tokens_up_to_the_length_limit_are_accepted(client: httpx.AsyncClient):
+    assert (await get_tasks(client, _token_of_length(MAX_TOKEN_LENGTH))).status_code == 200
+    assert_rejected(await get_tasks(client, _token_of_length(MAX_TOKEN_LENGTH + 1)))
 
 
 async def test_expired_within_leeway_is_still_accepted(client: httpx.AsyncClient):
@@ -240,6 +269,7 @@ async def test_jwks_keys_verify_eddsa_rs256_and_es256_tokens(settings, jwks_serv
         assert (await get_tasks(http, key.sign(claims()))).status_code == 200
         assert (await get_tasks(http, key.sign(claims()))).status_code == 200
     assert jwks_server.fetches == 1  # fetched once, then cached
+    assert [accept.lower() for accept in jwks_server.accepts if accept] == ["application/json"]
 
 
 async def test_jwks_and_shared_secret_work_side_by_side(settings, jwks_server):
@@ -301,7 +331,8 @@ async def test_asymmetric_token_is_not_checked_against_the_shared_secret(client)
     assert_rejected(await get_tasks(client, key.sign(claims())))
 
 
-async def test_unreachable_jwks_rejects_asymmetric_tokens_but_not_hs256(settings):
+async def test_unreachable_jwks_rejects_asymmetric_tokens_but_not_hs256(settings, audited,
+                                                                        capsys):
     with serve_jwks(new_key("k1")) as server:
         url = server.url
     key = new_key("k1")
@@ -309,6 +340,49 @@ async def test_unreachable_jwks_rejects_asymmetric_tokens_but_not_hs256(settings
     async with _client_for(create_app(configured)) as http:
         assert_rejected(await get_tasks(http, key.sign(claims())))
         assert (await get_tasks(http, token(ALICE))).status_code == 200
+    assert audited.reasons == ["keys_unavailable"]
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+              if line.startswith("{")]
+    warnings = [(line["level"], line["message"]) for line in logged
+                if line["logger"] == "todo_api.auth"]
+    assert warnings == [("warning", "jwks fetch failed: ConnectError")]
+
+
+async def test_a_jwks_endpoint_that_never_answers_does_not_hold_requests(settings, audited):
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/jwks"
+        configured = settings.model_copy(update={"better_auth_jwks_url": url})
+        async with _client_for(create_app(configured)) as http:
+            with anyio.fail_after(60):  # the fetch gives up after its own timeout (5 s)
+                assert_rejected(await get_tasks(http, new_key("k1").sign(claims())))
+    assert audited.reasons == ["keys_unavailable"]
+
+
+async def test_jwks_redirects_are_not_followed(settings, jwks_server, audited):
+    with serve_jwks() as redirecting:
+        redirecting.redirect_to = jwks_server.url
+        async with jwks_client(settings, redirecting) as http:
+            assert_rejected(await get_tasks(http, jwks_server.keys[0].sign(claims())))
+    assert (len(redirecting.accepts), jwks_server.fetches) == (1, 0)
+    assert audited.reasons == ["keys_unavailable"]
+
+
+@pytest.mark.parametrize("document", [b"[]", b'"keys"', b"5", b"null", b'{"keys": "all"}',
+                                      b'{"keys": null}', b"{}", b"not json"])
+async def test_a_jwks_that_is_not_a_key_set_rejects_asymmetric_tokens(settings, jwks_server,
+                                                                      document):
+    jwks_server.raw = document
+    async with jwks_client(settings, jwks_server) as http:
+        assert_rejected(await get_tasks(http, jwks_server.keys[0].sign(claims())))
+        assert (await get_tasks(http, token(ALICE))).status_code == 200
+
+
+async def test_known_keys_are_not_fetched_again(settings, jwks_server):
+    key = jwks_server.keys[0]
+    async with jwks_client(settings, jwks_server, jwks_min_refresh_seconds=0) as http:
+        for _ in range(3):
+            assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+    assert jwks_server.fetches == 1
 
 
 async def test_token_without_kid_uses_the_only_key(settings):
@@ -325,7 +399,27 @@ async def test_token_without_kid_is_rejected_when_keys_are_ambiguous(settings, j
         assert_rejected(await get_tasks(http, jwt.encode(claims(), key.private, algorithm="EdDSA")))
 
 
-async def test_cached_keys_survive_a_jwks_outage(settings):
+async def test_token_without_kid_is_rejected_even_when_one_key_has_no_kid(settings, jwks_server):
+    unnamed = new_key("unnamed", "EdDSA")
+    jwks_server.extra = [{k: v for k, v in unnamed.public_jwk.items() if k != "kid"}]
+    async with jwks_client(settings, jwks_server) as http:
+        anonymous = jwt.encode(claims(), unnamed.private, algorithm="EdDSA")
+        assert_rejected(await get_tasks(http, anonymous))
+        assert (await get_tasks(http, jwks_server.keys[0].sign(claims()))).status_code == 200
+
+
+async def test_a_withdrawn_key_is_refused_even_for_a_token_accepted_before(settings,
+                                                                           jwks_server):
+    withdrawn, successor = jwks_server.keys[0], new_key("k2", "EdDSA")
+    earlier = withdrawn.sign(claims())
+    async with jwks_client(settings, jwks_server, jwks_min_refresh_seconds=0) as http:
+        assert (await get_tasks(http, earlier)).status_code == 200
+        jwks_server.keys = [successor]  # Better Auth rotated k1 out
+        assert (await get_tasks(http, successor.sign(claims()))).status_code == 200
+        assert_rejected(await get_tasks(http, earlier))
+
+
+async def test_cached_keys_survive_a_jwks_outage(settings, audited):
     key = new_key("k1", "EdDSA")
     with serve_jwks(key) as server:
         app_settings = settings.model_copy(update={"better_auth_jwks_url": server.url,
@@ -337,11 +431,12 @@ async def test_cached_keys_survive_a_jwks_outage(settings):
             server.fail = True
             assert_rejected(await get_tasks(http, new_key("k2").sign(claims())))
             assert (await get_tasks(http, key.sign(claims()))).status_code == 200
+    assert audited.reasons == ["unknown_key"]  # the outage did not make the cache unusable
 
 
 async def test_unusable_jwks_entries_are_skipped(settings):
     key = new_key("good", "EdDSA")
-    with serve_jwks(key) as server:
+    with serve_jwks(key) as server:  # the unusable entries come first
         server.extra = [{"kty": "unknown", "kid": "weird"}, {"kid": "no-type"}, "not-an-object"]
         async with jwks_client(settings, server) as http:
             assert (await get_tasks(http, key.sign(claims()))).status_code == 200
@@ -366,3 +461,76 @@ async def test_header_algorithm_must_match_the_keys_algorithm(settings, jwks_ser
 
 async def test_user_id_with_nul_is_rejected(client: httpx.AsyncClient):
     assert_rejected(await get_tasks(client, hs256(claims(sub="ali\u0000ce"))))
+
+
+# ---------------------------------------------------------------- HS256 never meets a public key
+
+
+def _public_bytes(key: SigningKey, encoding: serialization.Encoding) -> bytes:
+    public = key.private.public_key()
+    if encoding is serialization.Encoding.Raw:
+        raw: bytes = public.public_bytes(encoding, serialization.PublicFormat.Raw)
+        return raw
+    spki: bytes = public.public_bytes(encoding, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return spki
+
+
+def _relabelled_hs256(compact: str) -> str:
+    """An asymmetric token whose header now says HS256; payload and signature unchanged."""
+    head, body, signature = compact.split(".")
+    header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    return ".".join([_b64(json.dumps({**header, "alg": "HS256"}).encode()), body, signature])
+
+
+def _key(server: JwksServer, kid: str) -> SigningKey:
+    return next(key for key in server.keys if key.kid == kid)
+
+
+OTHER_SECRET = "another-frontend-secret-0123456789abcdef"
+CONFUSED_TOKENS: dict[str, Callable[[JwksServer], str]] = {
+    "wrong secret": lambda _: hs256(claims(), secret=OTHER_SECRET),
+    "wrong secret, a published kid": lambda _: hs256(claims(), secret=OTHER_SECRET, kid="k1"),
+    "wrong secret, an unknown kid": lambda _: hs256(claims(), secret=OTHER_SECRET, kid="k9"),
+    "RSA public key (PEM) as secret": lambda s: hs256(
+        claims(), secret=_public_bytes(_key(s, "r1"), serialization.Encoding.PEM), kid="r1"),
+    "RSA public key (DER) as secret": lambda s: hs256(
+        claims(), secret=_public_bytes(_key(s, "r1"), serialization.Encoding.DER), kid="r1"),
+    "Ed25519 public key (raw) as secret": lambda s: hs256(
+        claims(), secret=_public_bytes(_key(s, "k1"), serialization.Encoding.Raw), kid="k1"),
+    "EC public key (PEM) as secret": lambda s: hs256(
+        claims(), secret=_public_bytes(_key(s, "e1"), serialization.Encoding.PEM), kid="e1"),
+    "published JWK as secret": lambda s: hs256(
+        claims(), secret=json.dumps(_key(s, "k1").public_jwk).encode(), kid="k1"),
+    "EdDSA token relabelled HS256": lambda s: _relabelled_hs256(_key(s, "k1").sign(claims())),
+    "RS256 token relabelled HS256": lambda s: _relabelled_hs256(_key(s, "r1").sign(claims())),
+    "ES256 token relabelled HS256": lambda s: _relabelled_hs256(_key(s, "e1").sign(claims())),
+}
+
+
+async def _failures(http: httpx.AsyncClient) -> dict[str, float]:
+    exposition = (await http.get("/metrics")).text
+    return {reason: metric(exposition, "todo_api_auth_failures_total", reason=reason)
+            for reason in ("bad_signature", "algorithm_not_allowed", "invalid", "unknown_key",
+                           "keys_unavailable", "malformed")}
+
+
+@pytest.mark.parametrize(("secret", "reason"), [
+    (TEST_SECRET, "bad_signature"),  # checked against the shared secret only
+    (None, "algorithm_not_allowed"),  # no shared secret: HS256 is not accepted at all
+], ids=["secret and JWKS", "JWKS only"])
+@pytest.mark.parametrize("name", sorted(CONFUSED_TOKENS))
+async def test_hs256_token_is_checked_against_the_shared_secret_only(
+        settings: Settings, jwks_server: JwksServer, audited: AuditReasons, secret: str | None,
+        reason: str, name: str):
+    configured = settings.model_copy(update={"better_auth_jwks_url": jwks_server.url,
+                                             "better_auth_secret": secret and SecretStr(secret)})
+    bearer = CONFUSED_TOKENS[name](jwks_server)
+    async with _client_for(create_app(configured)) as http:
+        before = await _failures(http)
+        assert_rejected(await get_tasks(http, bearer))
+        after = await _failures(http)
+        assert audited.reasons == [reason]
+        assert {k: after[k] - before[k] for k in after} == {k: float(k == reason) for k in after}
+        assert jwks_server.fetches == 0  # HS256 never reaches the JWKS, whatever its kid
+        assert (await get_tasks(http, _key(jwks_server, "k1").sign(claims()))).status_code == 200
+        assert jwks_server.fetches == 1  # the JWKS was reachable all along

@@ -16,9 +16,9 @@ import anyio
 import httpx
 import pytest
 
+from tests.doors import b_url, c_url
 from tests.processes import service, wait_until
 from tests.support import auth, empty_tables, tasks_url, token
-from tests.surfaces import b_url, c_url
 
 pytestmark = pytest.mark.slow
 

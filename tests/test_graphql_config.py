@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute
@@ -182,6 +183,10 @@ async def test_graphiql_demo_token_authenticates_the_demo_user(client: httpx.Asy
     response = await client.post("/graphql", json={"query": "{ me { id name } }"},
                                  headers={"Authorization": f"Bearer {token}"})
     assert response.json() == {"data": {"me": {"id": "demo-user", "name": "Demo User"}}}
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert set(claims) == {"sub", "iat", "exp", "email", "name"}  # as a jose frontend signs
+    assert claims["exp"] - claims["iat"] == 24 * 3600
 
 
 async def test_graphql_is_not_in_the_openapi_document(client: httpx.AsyncClient):

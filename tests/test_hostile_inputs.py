@@ -8,8 +8,6 @@ table exactly as it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -17,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from tests.doors import REST_DOORS, Rest, assert_envelope_error, b_url, door_id, make
 from tests.support import ALICE, assert_error, auth, tasks_url, token
-from tests.surfaces import assert_envelope_error, b_url, c_url
 
 pytestmark = pytest.mark.anyio
 
@@ -35,38 +33,7 @@ UNICODE = [
 ]
 
 
-@dataclass(frozen=True)
-class Surface:
-    """One REST surface as a hostile client sees it."""
-
-    name: str
-    collection: str
-    invalid: int
-    item: Callable[[str], str]
-    unwrap: Callable[[Any], Any]
-    list_params: tuple[str, ...]
-
-    def assert_error(self, response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-        if self.name == "B":
-            return assert_envelope_error(response, status, code)
-        return assert_error(response, status, code)
-
-    def tasks(self, response: httpx.Response) -> list[dict[str, Any]]:
-        body = response.json()
-        return body["data"]["tasks"] if self.name == "B" else body
-
-
-SURFACES = [
-    Surface("A", tasks_url(ALICE), 400, lambda i: tasks_url(ALICE, i), lambda b: b,
-            ("status", "completed", "priority", "q", "search", "due_after", "due_before",
-             "due_date_from", "due_date_to", "sort", "order", "limit", "offset", "page")),
-    Surface("B", b_url(ALICE), 422, lambda i: b_url(ALICE, i), lambda b: b["data"]["task"],
-            ("status", "sort", "order", "limit", "offset")),
-    Surface("C", c_url(), 422, c_url, lambda b: b,
-            ("status", "completed", "priority", "q", "search", "due_after", "due_before",
-             "due_date_from", "due_date_to", "sort", "order", "limit", "offset", "page")),
-]
-ALL = pytest.mark.parametrize("surface", SURFACES, ids=lambda s: s.name)
+ALL = pytest.mark.parametrize("surface", REST_DOORS, ids=door_id)
 
 
 async def _snapshot(app: FastAPI) -> list[tuple[Any, ...]]:
@@ -76,56 +43,49 @@ async def _snapshot(app: FastAPI) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in rows]
 
 
-async def _create(client: httpx.AsyncClient, surface: Surface, **fields: Any) -> dict[str, Any]:
-    response = await client.post(surface.collection, json=fields, headers=auth(ALICE))
-    assert response.status_code == 201, response.text
-    task: dict[str, Any] = surface.unwrap(response.json())
-    return task
-
-
 # ---------------------------------------------------------------- SQL fragments
 
 
 @ALL
 async def test_sql_fragments_in_every_string_field_are_stored_literally(
-        client: httpx.AsyncClient, surface: Surface):
+        client: httpx.AsyncClient, surface: Rest):
     for fragment in SQL_FRAGMENTS:
-        task = await _create(client, surface, title=f"t {fragment}", description=fragment)
-        read = surface.unwrap((await client.get(surface.item(task["id"]),
+        task = await make(surface, client, ALICE, title=f"t {fragment}", description=fragment)
+        read = surface.task_of((await client.get(surface.url(ALICE, task["id"]),
                                                 headers=auth(ALICE))).json())
         assert (read["title"], read["description"]) == (f"t {fragment}", fragment)
-        changed = await client.put(surface.item(task["id"]), headers=auth(ALICE),
+        changed = await client.put(surface.url(ALICE, task["id"]), headers=auth(ALICE),
                                    json={"title": fragment, "description": f"{fragment}!"})
-        assert surface.unwrap(changed.json())["title"] == fragment
-    listed = await client.get(surface.collection + "?limit=100", headers=auth(ALICE))
-    assert len(surface.tasks(listed)) == len(SQL_FRAGMENTS)
+        assert surface.task_of(changed.json())["title"] == fragment
+    listed = await client.get(surface.url(ALICE) + "?limit=100", headers=auth(ALICE))
+    assert len(surface.tasks_of(listed)) == len(SQL_FRAGMENTS)
 
 
 @ALL
 async def test_sql_fragments_in_every_query_parameter_never_fail(
-        client: httpx.AsyncClient, app: FastAPI, surface: Surface):
-    await _create(client, surface, title="100% under_score \\ quote'")
-    await _create(client, surface, title="plain")
+        client: httpx.AsyncClient, app: FastAPI, surface: Rest):
+    await make(surface, client, ALICE, title="100% under_score \\ quote'")
+    await make(surface, client, ALICE, title="plain")
     before = await _snapshot(app)
     for name in surface.list_params:
         for fragment in SQL_FRAGMENTS:
-            response = await client.get(surface.collection, params={name: fragment},
+            response = await client.get(surface.url(ALICE), params={name: fragment},
                                         headers=auth(ALICE))
             if name in ("q", "search"):
-                found = [t["title"] for t in surface.tasks(response)]
+                found = [t["title"] for t in surface.tasks_of(response)]
                 expected = ["100% under_score \\ quote'"] if fragment in "%_\\" else []
                 assert found == expected, (name, fragment)
             else:
-                surface.assert_error(response, surface.invalid, "VALIDATION_ERROR")
+                surface.assert_error(response, surface.validation_status, "VALIDATION_ERROR")
     assert await _snapshot(app) == before
 
 
 @ALL
 async def test_sql_fragments_as_ids_in_paths_are_not_found(client: httpx.AsyncClient,
-                                                           surface: Surface):
-    status, code = (422, "VALIDATION_ERROR") if surface.name == "B" else (404, "TASK_NOT_FOUND")
+                                                           surface: Rest):
+    status, code = surface.malformed_id
     for fragment in ["' OR 1=1 --", "1;DROP TABLE tasks", "%25", "1 OR 1=1", "*"]:
-        response = await client.get(surface.item(fragment), headers=auth(ALICE))
+        response = await client.get(surface.url(ALICE, fragment), headers=auth(ALICE))
         surface.assert_error(response, status, code)
 
 
@@ -137,25 +97,25 @@ HUGE = ["10" + "0" * 30, "-1", "1e309", "NaN", "inf", "-inf", "1.5", "0x10", "",
 
 @ALL
 async def test_absurd_numbers_for_limit_offset_and_page_are_validation_errors(
-        client: httpx.AsyncClient, surface: Surface):
+        client: httpx.AsyncClient, surface: Rest):
     names = [n for n in ("limit", "offset", "page") if n in surface.list_params]
     for name in names:
         for value in HUGE:
             if name == "offset" and value == "":
                 continue
-            response = await client.get(surface.collection, params={name: value},
+            response = await client.get(surface.url(ALICE), params={name: value},
                                         headers=auth(ALICE))
-            surface.assert_error(response, surface.invalid, "VALIDATION_ERROR")
+            surface.assert_error(response, surface.validation_status, "VALIDATION_ERROR")
 
 
 @ALL
 async def test_the_largest_offset_answers_an_empty_page(client: httpx.AsyncClient,
-                                                        surface: Surface):
-    await _create(client, surface, title="only")
-    response = await client.get(surface.collection, params={"offset": 1_000_000_000},
+                                                        surface: Rest):
+    await make(surface, client, ALICE, title="only")
+    response = await client.get(surface.url(ALICE), params={"offset": 1_000_000_000},
                                 headers=auth(ALICE))
     assert response.status_code == 200, response.text
-    assert surface.tasks(response) == []
+    assert surface.tasks_of(response) == []
 
 
 # ---------------------------------------------------------------- Unicode
@@ -163,21 +123,21 @@ async def test_the_largest_offset_answers_an_empty_page(client: httpx.AsyncClien
 
 @ALL
 async def test_unicode_round_trips_byte_for_byte_through_every_surface(
-        client: httpx.AsyncClient, surface: Surface):
+        client: httpx.AsyncClient, surface: Rest):
     for sample in UNICODE:
-        task = await _create(client, surface, title=sample, description=sample * 3)
+        task = await make(surface, client, ALICE, title=sample, description=sample * 3)
         assert task["title"] == sample
-        for reader in SURFACES:
-            response = await client.get(reader.item(task["id"]), headers=auth(ALICE))
+        for reader in REST_DOORS:
+            response = await client.get(reader.url(ALICE, task["id"]), headers=auth(ALICE))
             assert response.headers["content-type"].startswith("application/json")
-            read = reader.unwrap(response.json())
+            read = reader.task_of(response.json())
             assert (read["title"], read["description"]) == (sample, sample * 3), reader.name
             assert sample.encode() in response.content  # raw UTF-8, not re-escaped or normalised
     searchable = [n for n in ("q", "search") if n in surface.list_params]
     for name in searchable:
-        response = await client.get(surface.collection, params={name: "\u200d\U0001f467"},
+        response = await client.get(surface.url(ALICE), params={name: "\u200d\U0001f467"},
                                     headers=auth(ALICE))
-        assert [t["title"] for t in surface.tasks(response)] == [UNICODE[0]]
+        assert [t["title"] for t in surface.tasks_of(response)] == [UNICODE[0]]
 
 
 # ---------------------------------------------------------------- bytes that are not text
@@ -197,13 +157,13 @@ async def test_unicode_round_trips_byte_for_byte_through_every_surface(
     b'{"title": NaN}', b'{"title": "x", "due_date": Infinity}',
 ])
 async def test_bodies_that_are_not_valid_text_are_rejected(
-        client: httpx.AsyncClient, app: FastAPI, surface: Surface, content: bytes):
-    task = await _create(client, surface, title="keep me")
+        client: httpx.AsyncClient, app: FastAPI, surface: Rest, content: bytes):
+    task = await make(surface, client, ALICE, title="keep me")
     before = await _snapshot(app)
     headers = {**auth(ALICE), "Content-Type": "application/json"}
-    for method, url in (("POST", surface.collection), ("PUT", surface.item(task["id"]))):
+    for method, url in (("POST", surface.url(ALICE)), ("PUT", surface.url(ALICE, task["id"]))):
         response = await client.request(method, url, content=content, headers=headers)
-        surface.assert_error(response, surface.invalid, "VALIDATION_ERROR")
+        surface.assert_error(response, surface.validation_status, "VALIDATION_ERROR")
     assert await _snapshot(app) == before
 
 
@@ -213,20 +173,20 @@ BAD_QUERIES = ["q=%FF", "q=%ED%A0%80", "q=a%00b", "search=%C0%AF", "status=%FF",
 
 @pytest.mark.parametrize(("surface", "query"), [
     pytest.param(surface, query, id=f"{surface.name}-{query}")
-    for surface in SURFACES for query in BAD_QUERIES
+    for surface in REST_DOORS for query in BAD_QUERIES
     if query.split("=")[0] in (*surface.list_params, "%FF")])
 async def test_query_strings_that_are_not_valid_text_are_rejected(
-        client: httpx.AsyncClient, surface: Surface, query: str):
-    response = await client.get(f"{surface.collection}?{query}", headers=auth(ALICE))
-    surface.assert_error(response, surface.invalid, "VALIDATION_ERROR")
+        client: httpx.AsyncClient, surface: Rest, query: str):
+    response = await client.get(f"{surface.url(ALICE)}?{query}", headers=auth(ALICE))
+    surface.assert_error(response, surface.validation_status, "VALIDATION_ERROR")
 
 
 @ALL
 @pytest.mark.parametrize("segment", ["%FF", "%00", "%ED%A0%80", "a%2Fb", "%C0%AE%C0%AE"])
 async def test_path_segments_that_are_not_valid_text_are_not_found(
-        client: httpx.AsyncClient, surface: Surface, segment: str):
-    status, code = (422, "VALIDATION_ERROR") if surface.name == "B" else (404, "TASK_NOT_FOUND")
-    response = await client.get(f"{surface.collection}/{segment}", headers=auth(ALICE))
+        client: httpx.AsyncClient, surface: Rest, segment: str):
+    status, code = surface.malformed_id
+    response = await client.get(f"{surface.url(ALICE)}/{segment}", headers=auth(ALICE))
     if segment == "a%2Fb":
         assert response.status_code in (404, 405, status), response.text  # another route shape
         assert response.status_code < 500
@@ -248,40 +208,40 @@ async def test_user_ids_in_paths_that_are_not_valid_text_are_forbidden(
 @ALL
 @pytest.mark.parametrize("depth", [10_000, 100_000])
 async def test_deeply_nested_json_is_a_validation_error(
-        client: httpx.AsyncClient, app: FastAPI, surface: Surface, depth: int):
-    task = await _create(client, surface, title="keep me")
+        client: httpx.AsyncClient, app: FastAPI, surface: Rest, depth: int):
+    task = await make(surface, client, ALICE, title="keep me")
     before = await _snapshot(app)
     for nested in (b"[" * depth + b"]" * depth,
                    b'{"title": "x", "extra": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"):
-        for method, url in (("POST", surface.collection), ("PUT", surface.item(task["id"]))):
+        for method, url in (("POST", surface.url(ALICE)), ("PUT", surface.url(ALICE, task["id"]))):
             response = await client.request(method, url, content=nested, headers={
                 **auth(ALICE), "Content-Type": "application/json"})
             assert response.status_code < 500, response.text
             if response.status_code not in (200, 201):
-                surface.assert_error(response, surface.invalid, "VALIDATION_ERROR")
+                surface.assert_error(response, surface.validation_status, "VALIDATION_ERROR")
     after = await _snapshot(app)
     assert len(after) - len(before) <= 1  # at most the one nested-but-valid create
 
 
 @ALL
-async def test_duplicate_keys_the_last_one_wins(client: httpx.AsyncClient, surface: Surface):
+async def test_duplicate_keys_the_last_one_wins(client: httpx.AsyncClient, surface: Rest):
     # Documented choice: like JSON.parse in the browser, the last occurrence of a key wins.
     content = b'{"title": "first", "title": "second", "priority": "low", "priority": "high"}'
-    response = await client.post(surface.collection, content=content,
+    response = await client.post(surface.url(ALICE), content=content,
                                  headers={**auth(ALICE), "Content-Type": "application/json"})
     assert response.status_code == 201, response.text
-    task = surface.unwrap(response.json())
+    task = surface.task_of(response.json())
     assert (task["title"], task["priority"]) == ("second", "high")
 
 
 @ALL
 async def test_duplicate_keys_cannot_smuggle_an_invalid_value(client: httpx.AsyncClient,
-                                                              app: FastAPI, surface: Surface):
+                                                              app: FastAPI, surface: Rest):
     before = await _snapshot(app)
     content = b'{"title": "fine", "title": ""}'
-    response = await client.post(surface.collection, content=content,
+    response = await client.post(surface.url(ALICE), content=content,
                                  headers={**auth(ALICE), "Content-Type": "application/json"})
-    surface.assert_error(response, surface.invalid, "VALIDATION_ERROR")
+    surface.assert_error(response, surface.validation_status, "VALIDATION_ERROR")
     assert await _snapshot(app) == before
 
 
@@ -289,12 +249,12 @@ async def test_duplicate_keys_cannot_smuggle_an_invalid_value(client: httpx.Asyn
 
 
 @ALL
-async def test_huge_headers_are_answered_cleanly(client: httpx.AsyncClient, surface: Surface):
+async def test_huge_headers_are_answered_cleanly(client: httpx.AsyncClient, surface: Rest):
     huge = "x" * 256 * 1024
-    response = await client.get(surface.collection, headers={"Authorization": f"Bearer {huge}"})
+    response = await client.get(surface.url(ALICE), headers={"Authorization": f"Bearer {huge}"})
     body = surface.assert_error(response, 401, "UNAUTHENTICATED")
     assert huge not in json.dumps(body)
-    response = await client.get(surface.collection, headers={**auth(ALICE), "X-Padding": huge,
+    response = await client.get(surface.url(ALICE), headers={**auth(ALICE), "X-Padding": huge,
                                                              "X-Request-ID": huge})
     assert response.status_code == 200
     assert response.headers["x-request-id"] != huge
@@ -314,9 +274,9 @@ async def test_user_ids_longer_than_255_characters_are_another_users_403(
 
 
 @ALL
-async def test_very_long_paths_are_not_found(client: httpx.AsyncClient, surface: Surface):
-    status, code = (422, "VALIDATION_ERROR") if surface.name == "B" else (404, "TASK_NOT_FOUND")
-    response = await client.get(surface.item("x" * 20_000), headers=auth(ALICE))
+async def test_very_long_paths_are_not_found(client: httpx.AsyncClient, surface: Rest):
+    status, code = surface.malformed_id
+    response = await client.get(surface.url(ALICE, "x" * 20_000), headers=auth(ALICE))
     surface.assert_error(response, status, code)
     response = await client.get("/api/" + "a/" * 5_000 + "tasks", headers=auth(ALICE))
     assert_error(response, 404, "NOT_FOUND")

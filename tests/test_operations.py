@@ -14,12 +14,20 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.factory import create_app
 from app.settings import Settings
-from persistence.migrate import upgrade
-from tests.support import ALICE, BOB, TEST_SECRET, assert_error, auth, tasks_url, token
+from tests.support import (
+    ALICE,
+    BOB,
+    TEST_SECRET,
+    assert_error,
+    auth,
+    metric,
+    migrated_sqlite,
+    tasks_url,
+    token,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -28,9 +36,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture(scope="module")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('ops') / 'todo.db'}"
-    upgrade(url)
-    return url
+    return migrated_sqlite(tmp_path_factory.mktemp("ops"))
 
 
 def free_port() -> int:
@@ -60,15 +66,6 @@ async def serving(settings: Settings, address: str = "127.0.0.1"
 
 def log_lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in a Prometheus exposition (0 when absent)."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
 
 
 # --- rate limits -------------------------------------------------------------------------------

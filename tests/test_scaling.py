@@ -10,9 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from persistence.migrate import upgrade
 from tests.processes import RedisServer, Service, service, wait_until
-from tests.support import auth, tasks_url
+from tests.support import auth, migrated_sqlite, tasks_url
 
 pytestmark = pytest.mark.slow
 
@@ -21,9 +20,7 @@ SHARED_REDIS = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture(scope="module")
 def database_file(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('scaling') / 'todo.db'}"
-    upgrade(url)
-    return url
+    return migrated_sqlite(tmp_path_factory.mktemp("scaling"))
 
 
 @pytest.fixture

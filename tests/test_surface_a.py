@@ -8,7 +8,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from tests.support import ALICE, BOB, CAROL, assert_error, auth, make_task, tasks_url
+from tests.doors import SURFACE_A
+from tests.support import ALICE, BOB, assert_error, auth, make_task, tasks_url
 
 pytestmark = pytest.mark.anyio
 
@@ -280,106 +281,13 @@ async def test_unicode_round_trips_exactly(client: httpx.AsyncClient):
     assert (fetched["title"], fetched["description"]) == (title, title)
 
 
-# ---------------------------------------------------------------- status precedence
-
-
-async def test_missing_token_is_401_without_error_code(client: httpx.AsyncClient):
-    response = await client.get(tasks_url(ALICE))
-    assert_error(response, 401, "UNAUTHENTICATED")
-    assert response.headers["www-authenticate"] == "Bearer"
-
-
-async def test_401_comes_before_403_and_400(client: httpx.AsyncClient):
-    bad = {"Authorization": "Bearer not-a-token"}
-    for response in (
-        await client.get(tasks_url(BOB), headers=bad),
-        await client.post(tasks_url(ALICE), content=b"{bad json", headers=bad),
-        await client.get(tasks_url(ALICE) + "?limit=0", headers=bad),
-    ):
-        assert_error(response, 401, "UNAUTHENTICATED")
-        assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-
-
-async def test_403_comes_before_404_and_400(client: httpx.AsyncClient):
-    task = await make_task(client, BOB)
-    for response in (
-        await client.get(tasks_url(BOB, task["id"]), headers=auth(ALICE)),
-        await client.get(tasks_url(BOB, "not-a-uuid"), headers=auth(ALICE)),
-        await client.post(tasks_url(BOB), content=b"{bad", headers=auth(ALICE)),
-        await client.get(tasks_url(BOB) + "?limit=0", headers=auth(ALICE)),
-        await client.get(tasks_url("u" * 256) + "?limit=0", headers=auth(ALICE)),
-        await client.get(tasks_url("u" * 256, "not-a-uuid"), headers=auth(ALICE)),
-    ):
-        assert_error(response, 403, "FORBIDDEN")
-
-
-async def test_404_comes_before_400_and_412(client: httpx.AsyncClient):
-    missing = tasks_url(ALICE, str(uuid.uuid4()))
-    headers = {**auth(ALICE), "If-Match": '"9"'}
-    response = await client.put(missing, content=b"{bad", headers=headers)
-    assert_error(response, 404, "TASK_NOT_FOUND")
-
-
-async def test_400_comes_before_412(client: httpx.AsyncClient):
-    task = await make_task(client, ALICE)
-    response = await client.put(tasks_url(ALICE, task["id"]), json={"title": ""},
-                                headers={**auth(ALICE), "If-Match": '"9"'})
-    assert_error(response, 400, "VALIDATION_ERROR")
-
-
-@pytest.mark.parametrize("task_id", ["not-a-uuid", "1", "' OR 1=1 --"])
-async def test_task_id_that_is_not_a_uuid_is_404(client: httpx.AsyncClient, task_id):
-    for method in ("GET", "PUT", "DELETE"):
-        response = await client.request(method, tasks_url(ALICE, task_id), json={"title": "x"},
-                                        headers=auth(ALICE))
-        assert_error(response, 404, "TASK_NOT_FOUND")
-
-
-# ---------------------------------------------------------------- isolation
-
-
-async def test_other_users_tasks_are_404_on_every_operation_and_unchanged(client):
-    victim = await make_task(client, BOB, title="Bob's secret", description="private")
-    await make_task(client, CAROL, title="Carol's")
-    for intruder in (ALICE, CAROL):
-        url = tasks_url(intruder, victim["id"])
-        h = auth(intruder)
-        for response in (
-            await client.get(url, headers=h),
-            await client.put(url, json={"title": "pwned"}, headers=h),
-            await client.patch(url + "/complete", headers=h),
-            await client.patch(url + "/complete", json={"completed": True}, headers=h),
-            await client.delete(url, headers=h),
-        ):
-            body = assert_error(response, 404, "TASK_NOT_FOUND")
-            assert "Bob" not in response.text and body["detail"] == "Task not found"
-        listed = (await client.get(tasks_url(intruder), headers=h)).json()
-        assert victim["id"] not in {t["id"] for t in listed}
-    after = await client.get(tasks_url(BOB, victim["id"]), headers=auth(BOB))
-    assert after.json() == victim
-
-
-async def test_path_user_must_be_the_token_user(client: httpx.AsyncClient):
-    task = await make_task(client, BOB)
-    for method, url in (("GET", tasks_url(BOB)), ("POST", tasks_url(BOB)),
-                        ("GET", tasks_url(BOB, task["id"])), ("DELETE", tasks_url(BOB, task["id"])),
-                        ("PATCH", tasks_url(BOB, task["id"], "/complete"))):
-        response = await client.request(method, url, json={"title": "x"}, headers=auth(ALICE))
-        assert_error(response, 403, "FORBIDDEN")
-    assert (await client.get(tasks_url(BOB, task["id"]), headers=auth(BOB))).json() == task
-
-
 # ---------------------------------------------------------------- optimistic concurrency
+# Status precedence, isolation and stale versions on every door: tests/test_every_door.py.
 
 
-async def test_stale_if_match_is_412_and_changes_nothing(client: httpx.AsyncClient):
+async def test_weak_if_match_never_matches(client: httpx.AsyncClient):
     task = await make_task(client, ALICE)
     url = tasks_url(ALICE, task["id"])
-    stale = {**auth(ALICE), "If-Match": '"7"'}
-    assert_error(await client.put(url, json={"title": "x"}, headers=stale),
-                 412, "PRECONDITION_FAILED")
-    assert_error(await client.patch(url + "/complete", headers=stale), 412, "PRECONDITION_FAILED")
-    assert_error(await client.delete(url, headers=stale), 412, "PRECONDITION_FAILED")
     assert_error(await client.put(url, json={"title": "x"},
                                   headers={**auth(ALICE), "If-Match": 'W/"1"'}),
                  412, "PRECONDITION_FAILED")
@@ -397,49 +305,43 @@ async def test_matching_if_match_succeeds(client: httpx.AsyncClient, if_match):
 # ---------------------------------------------------------------- listing
 
 
-async def _list(client: httpx.AsyncClient, query: str = "", user: str = ALICE) -> httpx.Response:
-    response = await client.get(tasks_url(user) + query, headers=auth(user))
-    assert response.status_code == 200, response.text
-    return response
-
-
 async def test_pagination_with_ties_never_overlaps_or_skips(client: httpx.AsyncClient, app):
     ids = {(await make_task(client, ALICE, title="same", priority="high"))["id"] for _ in range(7)}
     for sort in ("priority", "title", "status", "created_at", "due_date"):
         for order in ("asc", "desc"):
             seen: list[str] = []
             for offset in range(0, 7, 3):
-                page = await _list(client, f"?sort={sort}&order={order}&limit=3&offset={offset}")
-                seen += [t["id"] for t in page.json()]
+                query = f"?sort={sort}&order={order}&limit=3&offset={offset}"
+                seen += (await SURFACE_A.listed(client, ALICE, query)).ids
             assert sorted(seen) == sorted(ids) and len(seen) == 7, (sort, order)
 
 
 async def test_page_parameter_and_link_header(client: httpx.AsyncClient):
     for i in range(5):
         await make_task(client, ALICE, title=f"t{i}")
-    first = await _list(client, "?limit=2&page=1")
-    assert first.headers["x-total-count"] == "5"
+    first = await SURFACE_A.listed(client, ALICE, "?limit=2&page=1")
+    assert first.total == 5
     url = f"http://testserver{tasks_url(ALICE)}"
-    assert first.headers["link"] == (f'<{url}?limit=2&page=2>; rel="next", '
-                                     f'<{url}?limit=2&page=3>; rel="last"')
-    last = await _list(client, "?limit=2&page=3")
-    assert len(last.json()) == 1 and 'rel="next"' not in last.headers["link"]
-    by_offset = await _list(client, "?limit=2&offset=2")
-    assert by_offset.headers["link"] == (
+    assert first.response.headers["link"] == (f'<{url}?limit=2&page=2>; rel="next", '
+                                              f'<{url}?limit=2&page=3>; rel="last"')
+    last = await SURFACE_A.listed(client, ALICE, "?limit=2&page=3")
+    assert len(last.ok_tasks()) == 1 and 'rel="next"' not in last.response.headers["link"]
+    by_offset = await SURFACE_A.listed(client, ALICE, "?limit=2&offset=2")
+    assert by_offset.response.headers["link"] == (
         f'<{url}?limit=2&offset=0>; rel="first", <{url}?limit=2&offset=0>; rel="prev", '
         f'<{url}?limit=2&offset=4>; rel="next", <{url}?limit=2&offset=4>; rel="last"')
-    assert [t["title"] for t in by_offset.json()] == ["t2", "t1"]
+    assert by_offset.titles == ["t2", "t1"]
 
 
 async def test_sort_by_priority_and_status_use_their_natural_order(client: httpx.AsyncClient):
     for priority, status in (("low", "completed"), ("high", "pending"), ("medium", "in_progress")):
         await make_task(client, ALICE, title=priority, priority=priority, status=status)
-    by_priority = (await _list(client, "?sort=priority&order=asc")).json()
+    by_priority = (await SURFACE_A.listed(client, ALICE, "?sort=priority&order=asc")).ok_tasks()
     assert [t["priority"] for t in by_priority] == ["low", "medium", "high"]
-    by_status = (await _list(client, "?sort=status&order=asc")).json()
+    by_status = (await SURFACE_A.listed(client, ALICE, "?sort=status&order=asc")).ok_tasks()
     assert [t["status"] for t in by_status] == ["pending", "in_progress", "completed"]
-    by_title = (await _list(client, "?sort=title&order=asc")).json()
-    assert [t["title"] for t in by_title] == ["high", "low", "medium"]
+    by_title = await SURFACE_A.listed(client, ALICE, "?sort=title&order=asc")
+    assert by_title.titles == ["high", "low", "medium"]
 
 
 async def test_due_date_sorts_missing_last_and_filters_leave_them_out(client):
@@ -448,12 +350,12 @@ async def test_due_date_sorts_missing_last_and_filters_leave_them_out(client):
     await make_task(client, ALICE, title="early", due_date="2030-01-01T00:00:00Z")
     for order, expected in (("asc", ["early", "late", "none"]),
                             ("desc", ["late", "early", "none"])):
-        listed = (await _list(client, f"?sort=due_date&order={order}")).json()
-        assert [t["title"] for t in listed] == expected
-    after = (await _list(client, "?due_after=2030-03-01T00:00:00Z")).json()
-    assert [t["title"] for t in after] == ["late"]
-    before = (await _list(client, "?due_date_to=2030-03-01")).json()
-    assert [t["title"] for t in before] == ["early"]
+        listed = await SURFACE_A.listed(client, ALICE, f"?sort=due_date&order={order}")
+        assert listed.titles == expected
+    after = await SURFACE_A.listed(client, ALICE, "?due_after=2030-03-01T00:00:00Z")
+    assert after.titles == ["late"]
+    before = await SURFACE_A.listed(client, ALICE, "?due_date_to=2030-03-01")
+    assert before.titles == ["early"]
 
 
 async def test_filters_by_status_completed_and_priority(client: httpx.AsyncClient):
@@ -462,14 +364,14 @@ async def test_filters_by_status_completed_and_priority(client: httpx.AsyncClien
     await make_task(client, ALICE, title="c", completed=True, priority="high")
 
     async def titles(query: str) -> list[str]:
-        return sorted(t["title"] for t in (await _list(client, query)).json())
+        return sorted((await SURFACE_A.listed(client, ALICE, query)).titles)
 
     assert await titles("?status=all") == ["c", "i", "p"]
     assert await titles("?status=in_progress") == ["i"]
     assert await titles("?completed=true") == ["c"]
     assert await titles("?completed=false") == ["i", "p"]
     assert await titles("?priority=high&status=completed") == ["c"]
-    assert (await _list(client, "?priority=high")).headers["x-total-count"] == "2"
+    assert (await SURFACE_A.listed(client, ALICE, "?priority=high")).total == 2
 
 
 async def test_search_is_case_insensitive_and_takes_wildcards_literally(client):
@@ -480,7 +382,7 @@ async def test_search_is_case_insensitive_and_takes_wildcards_literally(client):
     await make_task(client, ALICE, title="other", description="Mentions SNAKE_CASE here")
 
     async def titles(query: str) -> list[str]:
-        return sorted(t["title"] for t in (await _list(client, query)).json())
+        return sorted((await SURFACE_A.listed(client, ALICE, query)).titles)
 
     assert await titles("?q=%25") == ["100% done"]
     assert await titles("?search=snake_case") == ["other", "snake_case"]
@@ -502,8 +404,8 @@ async def test_invalid_list_parameters_are_400(client: httpx.AsyncClient, query)
 
 async def test_unknown_list_parameters_are_ignored(client: httpx.AsyncClient):
     await make_task(client, ALICE)
-    response = await _list(client, "?foo=bar&_t=123&sort=created&limit=500")
-    assert len(response.json()) == 1
+    listed = await SURFACE_A.listed(client, ALICE, "?foo=bar&_t=123&sort=created&limit=500")
+    assert len(listed.ok_tasks()) == 1
 
 
 async def test_trailing_slashes_are_accepted_without_redirect(client: httpx.AsyncClient):

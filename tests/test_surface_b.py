@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
 import pytest
 
-from tests.support import ALICE, BOB, CAROL, auth, make_task, token
-from tests.surfaces import assert_envelope_error, b_make_task, b_url
+from tests.doors import SURFACE_B, assert_envelope_error, b_url, make
+from tests.support import ALICE, BOB, auth, make_task
 
 pytestmark = pytest.mark.anyio
 
@@ -25,13 +24,15 @@ def _ok(response: httpx.Response, status: int, message: str) -> dict:
     return body["data"]
 
 
-async def _list(client: httpx.AsyncClient, query: str = "", user: str = ALICE) -> dict:
-    response = await client.get(b_url(user) + query, headers=auth(user))
-    return _ok(response, 200, "Tasks retrieved successfully")
+async def _data(client: httpx.AsyncClient, query: str = "") -> dict:
+    """The ``data`` of one page of Alice's list: ``{"tasks", "pagination"}``."""
+    listed = await SURFACE_B.listed(client, ALICE, query)
+    data: dict = listed.response.json()["data"]
+    return data
 
 
 async def _titles(client: httpx.AsyncClient, query: str) -> list[str]:
-    return [t["title"] for t in (await _list(client, query))["tasks"]]
+    return (await SURFACE_B.listed(client, ALICE, query)).titles
 
 
 # ---------------------------------------------------------------- the six operations
@@ -52,35 +53,35 @@ async def test_create_task_returns_201_envelope_with_defaults(client: httpx.Asyn
 
 
 async def test_create_task_with_seed_004_fields(client: httpx.AsyncClient):
-    task = await b_make_task(client, ALICE, title="Report", status="in_progress",
+    task = await make(SURFACE_B, client, ALICE, title="Report", status="in_progress",
                              priority="high")
     assert (task["status"], task["priority"], task["completed"]) == ("in_progress", "high", False)
 
 
 async def test_get_task_returns_the_envelope(client: httpx.AsyncClient):
-    created = await b_make_task(client, ALICE)
+    created = await make(SURFACE_B, client, ALICE)
     response = await client.get(b_url(ALICE, created["id"]), headers=auth(ALICE))
     assert _ok(response, 200, "Task retrieved successfully") == {"task": created}
     assert response.headers["etag"] == '"1"'
 
 
 async def test_list_tasks_returns_tasks_and_pagination(client: httpx.AsyncClient):
-    first = await b_make_task(client, ALICE, title="first")
-    second = await b_make_task(client, ALICE, title="second")
-    await b_make_task(client, BOB, title="bob's")
-    assert await _list(client) == {
+    first = await make(SURFACE_B, client, ALICE, title="first")
+    second = await make(SURFACE_B, client, ALICE, title="second")
+    await make(SURFACE_B, client, BOB, title="bob's")
+    assert await _data(client) == {
         "tasks": [second, first],
         "pagination": {"total": 2, "limit": 20, "offset": 0, "has_more": False},
     }
 
 
 async def test_list_tasks_empty(client: httpx.AsyncClient):
-    assert await _list(client) == {
+    assert await _data(client) == {
         "tasks": [], "pagination": {"total": 0, "limit": 20, "offset": 0, "has_more": False}}
 
 
 async def test_update_task_changes_only_sent_fields(client: httpx.AsyncClient):
-    created = await b_make_task(client, ALICE, title="Old", description="keep", priority="low")
+    created = await make(SURFACE_B, client, ALICE, title="Old", description="keep", priority="low")
     response = await client.put(b_url(ALICE, created["id"]), json={"title": "New"},
                                 headers=auth(ALICE))
     task = _ok(response, 200, "Task updated successfully")["task"]
@@ -90,7 +91,7 @@ async def test_update_task_changes_only_sent_fields(client: httpx.AsyncClient):
 
 
 async def test_update_task_status_moves_completed_with_it(client: httpx.AsyncClient):
-    created = await b_make_task(client, ALICE)
+    created = await make(SURFACE_B, client, ALICE)
     response = await client.put(b_url(ALICE, created["id"]), json={"status": "completed"},
                                 headers=auth(ALICE))
     task = _ok(response, 200, "Task updated successfully")["task"]
@@ -99,7 +100,7 @@ async def test_update_task_status_moves_completed_with_it(client: httpx.AsyncCli
 
 
 async def test_delete_task_returns_200_with_empty_data(client: httpx.AsyncClient):
-    created = await b_make_task(client, ALICE)
+    created = await make(SURFACE_B, client, ALICE)
     response = await client.delete(b_url(ALICE, created["id"]), headers=auth(ALICE))
     assert _ok(response, 200, "Task deleted successfully") == {}
     again = await client.get(b_url(ALICE, created["id"]), headers=auth(ALICE))
@@ -111,7 +112,7 @@ async def test_delete_task_returns_200_with_empty_data(client: httpx.AsyncClient
     {"json": {"completed": "nonsense"}}, {"content": b"{not json"},
 ])
 async def test_complete_always_toggles_and_ignores_the_body(client: httpx.AsyncClient, kwargs):
-    created = await b_make_task(client, ALICE)
+    created = await make(SURFACE_B, client, ALICE)
     url = b_url(ALICE, created["id"], "/complete")
     response = await client.patch(url, headers=auth(ALICE), **kwargs)
     done = _ok(response, 200, "Task completion toggled successfully")["task"]
@@ -146,7 +147,7 @@ async def test_create_task_validation_errors_are_422(client: httpx.AsyncClient, 
 
 
 async def test_title_limit_is_200_characters_after_trimming(client: httpx.AsyncClient):
-    task = await b_make_task(client, ALICE, title="  " + "é" * 200 + "  ")
+    task = await make(SURFACE_B, client, ALICE, title="  " + "é" * 200 + "  ")
     assert task["title"] == "é" * 200
     response = await client.put(b_url(ALICE, task["id"]), json={"title": "x" * 201},
                                 headers=auth(ALICE))
@@ -163,7 +164,7 @@ async def test_longer_titles_from_other_surfaces_are_read_and_kept(client: httpx
 
 @pytest.mark.parametrize("body", [{}, {"id": "x"}, {"title": None}, {"status": "done"}])
 async def test_update_task_validation_errors_are_422(client: httpx.AsyncClient, body):
-    created = await b_make_task(client, ALICE)
+    created = await make(SURFACE_B, client, ALICE)
     response = await client.put(b_url(ALICE, created["id"]), json=body, headers=auth(ALICE))
     assert_envelope_error(response, 422, "VALIDATION_ERROR")
 
@@ -191,167 +192,62 @@ async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient):
     assert_envelope_error(response, 413, "PAYLOAD_TOO_LARGE")
 
 
-# ---------------------------------------------------------------- status precedence
-
-
-async def test_missing_token_is_401_envelope_with_bare_challenge(client: httpx.AsyncClient):
-    response = await client.get(b_url(ALICE))
-    body = assert_envelope_error(response, 401, "UNAUTHENTICATED")
-    assert body["details"]["path"] == f"/api/v1/{ALICE}/tasks"
-    assert response.headers["www-authenticate"] == "Bearer"
-
-
-async def test_expired_token_is_401_token_expired(client: httpx.AsyncClient):
-    headers = {"Authorization": f"Bearer {token(ALICE, ttl=-3600)}"}
-    assert_envelope_error(await client.get(b_url(ALICE), headers=headers), 401, "TOKEN_EXPIRED")
-
-
-async def test_401_comes_before_403_and_422(client: httpx.AsyncClient):
-    bad = {"Authorization": "Bearer not-a-token"}
-    for response in (
-        await client.get(b_url(BOB), headers=bad),
-        await client.post(b_url(ALICE), content=b"{bad", headers=bad),
-        await client.get(b_url(ALICE, "not-a-uuid"), headers=bad),
-        await client.get(b_url(ALICE) + "?limit=0", headers=bad),
-    ):
-        assert_envelope_error(response, 401, "UNAUTHENTICATED")
-        assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
-
-
-async def test_403_comes_before_404_and_422(client: httpx.AsyncClient):
-    task = await b_make_task(client, BOB)
-    for response in (
-        await client.get(b_url(BOB, task["id"]), headers=auth(ALICE)),
-        await client.get(b_url(BOB, "not-a-uuid"), headers=auth(ALICE)),
-        await client.post(b_url(BOB), content=b"{bad", headers=auth(ALICE)),
-        await client.get(b_url(BOB) + "?limit=0", headers=auth(ALICE)),
-        await client.get(b_url("u" * 256, "not-a-uuid"), headers=auth(ALICE)),
-    ):
-        assert_envelope_error(response, 403, "FORBIDDEN")
-
-
-async def test_404_comes_before_422_body_errors_and_412(client: httpx.AsyncClient):
-    response = await client.put(b_url(ALICE, str(uuid.uuid4())), content=b"{bad",
-                                headers={**auth(ALICE), "If-Match": '"9"'})
-    assert_envelope_error(response, 404, "TASK_NOT_FOUND")
-
-
-# ---------------------------------------------------------------- isolation
-
-
-async def test_other_users_tasks_are_404_on_every_operation_and_unchanged(client):
-    victim = await b_make_task(client, BOB, title="Bob's secret", description="private")
-    await b_make_task(client, CAROL, title="Carol's")
-    for intruder in (ALICE, CAROL):
-        url = b_url(intruder, victim["id"])
-        h = auth(intruder)
-        for response in (
-            await client.get(url, headers=h),
-            await client.put(url, json={"title": "pwned"}, headers=h),
-            await client.patch(url + "/complete", headers=h),
-            await client.delete(url, headers=h),
-        ):
-            body = assert_envelope_error(response, 404, "TASK_NOT_FOUND")
-            assert "Bob" not in response.text
-            assert body["error"] == "Task not found"
-        listed = await _list(client, user=intruder)
-        assert victim["id"] not in {t["id"] for t in listed["tasks"]}
-        assert listed["pagination"]["total"] == (1 if intruder == CAROL else 0)
-    after = await client.get(b_url(BOB, victim["id"]), headers=auth(BOB))
-    assert after.json()["data"]["task"] == victim
-
-
-async def test_path_user_must_be_the_token_user(client: httpx.AsyncClient):
-    task = await b_make_task(client, BOB)
-    for method, url in (("GET", b_url(BOB)), ("POST", b_url(BOB)),
-                        ("GET", b_url(BOB, task["id"])), ("PUT", b_url(BOB, task["id"])),
-                        ("DELETE", b_url(BOB, task["id"])),
-                        ("PATCH", b_url(BOB, task["id"], "/complete"))):
-        response = await client.request(method, url, json={"title": "x"}, headers=auth(ALICE))
-        assert_envelope_error(response, 403, "FORBIDDEN")
-    assert (await client.get(b_url(BOB, task["id"]), headers=auth(BOB))).json()["data"] == {
-        "task": task}
-
-
-# ---------------------------------------------------------------- optimistic concurrency
-
-
-async def test_stale_if_match_is_412_and_changes_nothing(client: httpx.AsyncClient):
-    task = await b_make_task(client, ALICE)
-    url = b_url(ALICE, task["id"])
-    stale = {**auth(ALICE), "If-Match": '"7"'}
-    for response in (
-        await client.put(url, json={"title": "x"}, headers=stale),
-        await client.patch(url + "/complete", headers=stale),
-        await client.delete(url, headers=stale),
-    ):
-        assert_envelope_error(response, 412, "PRECONDITION_FAILED")
-    assert (await client.get(url, headers=auth(ALICE))).json()["data"]["task"] == task
-
-
-async def test_concurrent_toggles_never_lose_a_version(client: httpx.AsyncClient):
-    task = await b_make_task(client, ALICE)
-    url = b_url(ALICE, task["id"], "/complete")
-    responses = await asyncio.gather(*[client.patch(url, headers=auth(ALICE)) for _ in range(10)])
-    assert {r.status_code for r in responses} == {200}
-    final = (await client.get(b_url(ALICE, task["id"]), headers=auth(ALICE))).json()
-    assert (final["data"]["task"]["version"], final["data"]["task"]["completed"]) == (11, False)
-
-
 # ---------------------------------------------------------------- listing
+# Status precedence, isolation, stale versions and concurrent toggles on every door:
+# tests/test_every_door.py.
 
 
 async def test_limit_offset_and_has_more(client: httpx.AsyncClient):
     for i in range(5):
-        await b_make_task(client, ALICE, title=f"t{i}")
-    first = await _list(client, "?limit=2")
+        await make(SURFACE_B, client, ALICE, title=f"t{i}")
+    first = await _data(client, "?limit=2")
     assert [t["title"] for t in first["tasks"]] == ["t4", "t3"]
     assert first["pagination"] == {"total": 5, "limit": 2, "offset": 0, "has_more": True}
-    last = await _list(client, "?limit=2&offset=4")
+    last = await _data(client, "?limit=2&offset=4")
     assert [t["title"] for t in last["tasks"]] == ["t0"]
     assert last["pagination"] == {"total": 5, "limit": 2, "offset": 4, "has_more": False}
-    beyond = await _list(client, "?offset=10")
+    beyond = await _data(client, "?offset=10")
     assert beyond == {"tasks": [], "pagination": {"total": 5, "limit": 20, "offset": 10,
                                                   "has_more": False}}
 
 
 async def test_default_limit_is_20_and_maximum_100(client: httpx.AsyncClient):
     for i in range(21):
-        await b_make_task(client, ALICE, title=f"t{i}")
-    default = await _list(client)
+        await make(SURFACE_B, client, ALICE, title=f"t{i}")
+    default = await _data(client)
     assert (len(default["tasks"]), default["pagination"]["has_more"]) == (20, True)
-    everything = await _list(client, "?limit=100")
+    everything = await _data(client, "?limit=100")
     assert (len(everything["tasks"]), everything["pagination"]["has_more"]) == (21, False)
 
 
 async def test_sort_fields_and_order(client: httpx.AsyncClient):
     for title, priority in (("m", "medium"), ("h", "high"), ("l", "low")):
-        await b_make_task(client, ALICE, title=title, priority=priority)
+        await make(SURFACE_B, client, ALICE, title=title, priority=priority)
     assert await _titles(client, "") == ["l", "h", "m"]
     assert await _titles(client, "?sort=created_at&order=asc") == ["m", "h", "l"]
     assert await _titles(client, "?sort=priority&order=asc") == ["l", "m", "h"]
     assert await _titles(client, "?sort=priority") == ["h", "m", "l"]
-    tasks = (await _list(client))["tasks"]
+    tasks = (await _data(client))["tasks"]
     await client.put(b_url(ALICE, tasks[-1]["id"]), json={"title": "m2"}, headers=auth(ALICE))
     assert (await _titles(client, "?sort=updated_at"))[0] == "m2"
 
 
 async def test_pagination_with_ties_never_overlaps_or_skips(client: httpx.AsyncClient):
-    ids = {(await b_make_task(client, ALICE, title="same"))["id"] for _ in range(5)}
+    ids = {(await make(SURFACE_B, client, ALICE, title="same"))["id"] for _ in range(5)}
     for sort in ("created_at", "updated_at", "priority"):
         for order in ("asc", "desc"):
             seen = [t["id"] for offset in (0, 2, 4) for t in
-                    (await _list(client, f"?sort={sort}&order={order}&limit=2&offset={offset}"))
+                    (await _data(client, f"?sort={sort}&order={order}&limit=2&offset={offset}"))
                     ["tasks"]]
             assert sorted(seen) == sorted(ids), (sort, order)
 
 
 async def test_status_filter(client: httpx.AsyncClient):
-    await b_make_task(client, ALICE, title="p")
-    await b_make_task(client, ALICE, title="i", status="in_progress")
-    await b_make_task(client, ALICE, title="c", status="completed")
+    await make(SURFACE_B, client, ALICE, title="p")
+    await make(SURFACE_B, client, ALICE, title="i", status="in_progress")
+    await make(SURFACE_B, client, ALICE, title="c", status="completed")
     for status in ("pending", "in_progress", "completed"):
-        listed = await _list(client, f"?status={status}")
+        listed = await _data(client, f"?status={status}")
         assert [t["status"] for t in listed["tasks"]] == [status]
         assert listed["pagination"]["total"] == 1
 
@@ -368,8 +264,8 @@ async def test_invalid_list_parameters_are_422(client: httpx.AsyncClient, query,
 
 
 async def test_unknown_list_parameters_are_ignored(client: httpx.AsyncClient):
-    await b_make_task(client, ALICE)
-    assert len((await _list(client, "?page=3&foo=bar"))["tasks"]) == 1
+    await make(SURFACE_B, client, ALICE)
+    assert len((await _data(client, "?page=3&foo=bar"))["tasks"]) == 1
 
 
 # ---------------------------------------------------------------- paths and headers

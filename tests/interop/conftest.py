@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import subprocess
 import threading
@@ -22,11 +21,12 @@ from sqlalchemy import text
 
 from app.factory import create_app
 from app.settings import Settings
+from tests.doors import Caller
+from tests.support import wipe
 
 from . import better_auth_harness
 from .better_auth_harness import DEFAULT_PG_DSN, BetterAuthServer, SupportedAlg
 from .better_auth_harness import running_better_auth as _running_better_auth
-from .surfaces import Caller
 
 PASSWORD = "correct-horse-battery-1"
 #: The secret a Next.js frontend shares with us in BETTER_AUTH_SECRET mode.
@@ -160,11 +160,8 @@ async def serve(settings: Settings) -> AsyncIterator[Service]:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield Service(app, http)
     finally:
-        database = app.state.services.db
-        async with database.transaction() as session:
-            await session.execute(text("DELETE FROM tasks"))
-            await session.execute(text("DELETE FROM users"))
-        await database.dispose()
+        await wipe(app.state.services.db)
+        await app.state.services.db.dispose()
 
 
 @pytest.fixture
@@ -172,27 +169,6 @@ async def service(database_url: str, ba: BetterAuthServer) -> AsyncIterator[Serv
     """Our app in JWKS mode, trusting the main Better Auth."""
     async with serve(jwks_settings(database_url, ba)) as running:
         yield running
-
-
-class AuthFailures(logging.Handler):
-    """The reasons our app logged for rejected tokens."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reasons: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.reasons.append(getattr(record, "reason", "?"))
-
-
-@pytest.fixture
-def auth_failures() -> Iterator[AuthFailures]:
-    # Our loggers do not propagate to the root logger, so caplog cannot see them.
-    handler = AuthFailures()
-    logger = logging.getLogger("todo_api.audit")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
 
 
 @dataclass
