@@ -9,9 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.doors import b_url, c_url
 from tests.graphql_support import count_statements, data
 from tests.support import ALICE, BOB, auth, make_task, tasks_url
-from tests.surfaces import b_url, c_url
 
 pytestmark = pytest.mark.anyio
 

@@ -19,10 +19,10 @@ from app.factory import create_app
 from app.settings import Settings
 from persistence.database import Database
 from persistence.urls import parse_database_url
+from tests.doors import b_url, c_url
 from tests.graphql_support import data
 from tests.processes import ROOT
 from tests.support import ALICE, BOB, assert_error, auth, empty_tables, make_task, tasks_url
-from tests.surfaces import b_url, c_url
 
 pytestmark = pytest.mark.anyio
 

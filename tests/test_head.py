@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from persistence.migrate import upgrade
+from tests.doors import b_url, c_url
 from tests.processes import Service, service
 from tests.support import ALICE, BOB, auth, make_task, tasks_url
-from tests.surfaces import b_url, c_url
 
 pytestmark = pytest.mark.anyio
 

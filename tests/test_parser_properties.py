@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.doors import b_url, c_url
 from tests.support import ALICE, TEST_SECRET, auth, make_task, tasks_url
-from tests.surfaces import b_url, c_url
 
 pytestmark = pytest.mark.anyio
 

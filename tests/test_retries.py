@@ -14,9 +14,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from tests.doors import assert_envelope_error, b_url, c_url
 from tests.graphql_support import gql
 from tests.support import ALICE, BOB, assert_error, auth, tasks_url
-from tests.surfaces import assert_envelope_error, b_url, c_url
 
 pytestmark = pytest.mark.anyio
 

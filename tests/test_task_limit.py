@@ -10,9 +10,9 @@ import pytest
 
 from app.factory import create_app
 from app.settings import Settings
+from tests.doors import assert_envelope_error, b_url, c_url
 from tests.graphql_support import gql
 from tests.support import ALICE, BOB, assert_error, auth, empty_tables, make_task, tasks_url
-from tests.surfaces import assert_envelope_error, b_url, c_url
 
 pytestmark = pytest.mark.anyio
 

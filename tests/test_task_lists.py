@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.doors import assert_envelope_error, b_url, c_url
 from tests.support import ALICE, assert_error, auth, make_task, tasks_url
-from tests.surfaces import assert_envelope_error, b_url, c_url
 
 pytestmark = pytest.mark.anyio
 
