@@ -208,6 +208,7 @@ def main() -> int:
     os.environ.setdefault("DB_NAME", "todo_noisy")
     os.environ.setdefault("PORT", "8010")
     os.environ.setdefault("BENCH_RATE_LIMIT", os.environ.get("NOISY_RATE_LIMIT", "120/minute"))
+    os.environ.setdefault("BENCH_IN_FLIGHT_PER_USER", "8")  # the service's default: what we test
     os.environ.setdefault("N_USERS", "50")
     os.environ.setdefault("TASKS_PER_USER", "50")
     os.environ.setdefault("HEAVY_TASKS", "1000" if args.smoke else "10000")

@@ -52,6 +52,7 @@ class Config:
     pool_size: int
     max_overflow: int
     rate_limit: str
+    in_flight_per_user: int
     secret: str
     todo_api: tuple[str, ...]
     ts: str = field(default_factory=utc_stamp)
@@ -75,6 +76,7 @@ class Config:
             "BETTER_AUTH_SECRET": self.secret,
             "RATE_LIMIT": self.rate_limit,
             "RATE_LIMIT_ANONYMOUS": self.rate_limit,
+            "MAX_REQUESTS_IN_FLIGHT_PER_USER": str(self.in_flight_per_user),
             "DB_POOL_SIZE": str(self.pool_size),
             "DB_MAX_OVERFLOW": str(self.max_overflow),
             "LOG_LEVEL": "warning",
@@ -126,6 +128,7 @@ def load_config(smoke: bool, *, pgbench: bool = True,
         pool_size=number("DB_POOL_SIZE", 20),
         max_overflow=number("DB_MAX_OVERFLOW", 0),
         rate_limit=text("BENCH_RATE_LIMIT", "1000000/minute"),
+        in_flight_per_user=number("BENCH_IN_FLIGHT_PER_USER", 10_000),
         secret=secret,
         todo_api=todo_api_command(text("TODO_API", "")),
     )
