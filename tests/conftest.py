@@ -20,7 +20,8 @@ from schemathesis.python import asgi
 
 from app.factory import create_app
 from app.settings import Settings
-from persistence.migrate import upgrade
+from persistence import tasks
+from persistence.migrate import head_revisions, upgrade
 from tests.fuzzing import APP
 from tests.support import (
     TEST_SECRET,
@@ -64,6 +65,18 @@ def _database_of(item: pytest.Item) -> str:
     """The database a test runs on: tests are kept together per database, set up once each."""
     callspec = getattr(item, "callspec", None)
     return str(callspec.params.get("database_url", "")) if callspec else ""
+
+
+@pytest.fixture(autouse=True)
+def _statements_built_under_the_mutant() -> None:
+    """Under mutmut, every test builds its statements again, with the mutant switched on.
+
+    mutmut forks each mutant's run from a process that has already run the suite, so statements
+    cached per process (built once per filter shape) would otherwise still be the original's.
+    """
+    if "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):
+        for cached in (tasks._search_statement, tasks._count_statement, head_revisions):
+            cached.cache_clear()
 
 
 @pytest.fixture(scope="session")
