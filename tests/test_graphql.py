@@ -333,6 +333,23 @@ async def test_any_after_is_a_page_or_a_validation_error(client: httpx.AsyncClie
         assert body["data"]["tasks"]["totalCount"] >= 0
 
 
+async def test_cursors_are_read_in_the_url_safe_alphabet_and_nothing_else(
+        client: httpx.AsyncClient):
+    # '?' repeated puts the six bits 111111 at every alignment: '_' in URL-safe base64
+    for title in ("????????", "?????????z"):
+        await create(client, ALICE, title=title)
+    by_title = {"field": "TITLE", "direction": "ASC"}
+    first = (await data(client, ALICE, PAGE, first=1, order=by_title))["tasks"]
+    cursor = first["pageInfo"]["endCursor"]
+    assert "_" in cursor
+    rest = (await data(client, ALICE, PAGE, first=1, after=cursor,
+                       order=by_title))["tasks"]
+    assert [edge["node"]["title"] for edge in rest["edges"]] == ["?????????z"]
+    tampered = cursor[:4] + "!" + cursor[4:]  # not skipped over: refused
+    err = await error(client, ALICE, PAGE, after=tampered, order=by_title)
+    assert err["extensions"] == INVALID_CURSOR
+
+
 async def test_cursor_of_another_ordering_is_validation_error(client: httpx.AsyncClient):
     await create(client, ALICE)
     page = (await data(client, ALICE, PAGE, first=1))["tasks"]

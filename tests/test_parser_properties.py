@@ -119,6 +119,22 @@ async def test_any_date_time_in_a_body_is_stored_exactly_or_refused_naming_the_f
     assert changed.status_code == 200, changed.text
 
 
+@pytest.mark.parametrize(("due", "message"), [
+    (12345, "must be an ISO 8601 date-time string"),
+    ("12345", "must be an ISO 8601 date-time string"),
+    (EDGES[0], "must fall within the years 1 to 9999 once converted to UTC"),
+    (EDGES[1], "must fall within the years 1 to 9999 once converted to UTC"),
+])
+async def test_a_refused_date_time_says_why_in_bodies_and_filters(
+        client: httpx.AsyncClient, due: object, message: str):
+    created = await client.post(tasks_url(ALICE), json={"title": "t", "due_date": due},
+                                headers=auth(ALICE))
+    listed = await client.get(tasks_url(ALICE), params={"due_after": str(due)},
+                              headers=auth(ALICE))
+    assert created.json()["detail"] == f"due_date: {message}"
+    assert listed.json()["detail"] == f"due_after: {message}"
+
+
 @EVERY_DOOR
 @SHARED_APP
 @given(due=st.text(NO_SURROGATES, max_size=40) | st.from_regex(

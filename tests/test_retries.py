@@ -124,6 +124,28 @@ async def test_a_malformed_key_is_a_validation_error(client: httpx.AsyncClient, 
     assert await count_tasks(client, ALICE) == 0
 
 
+@pytest.mark.parametrize(("key", "detail"), [
+    ('""', "Idempotency-Key: must not be empty"),
+    ("x" * 256, "Idempotency-Key: must be at most 255 characters"),
+    ("café", "Idempotency-Key: must be printable ASCII text"),
+])
+async def test_a_malformed_key_is_told_what_is_wrong(client: httpx.AsyncClient, key: str,
+                                                     detail: str):
+    response = await client.post(tasks_url(ALICE), json={"title": "t"}, headers={
+        **auth(ALICE), "Idempotency-Key": key.encode()})
+    assert assert_error(response, 400, "VALIDATION_ERROR")["detail"] == detail
+
+
+async def test_a_key_of_255_printable_characters_spaces_included_is_a_key(
+        client: httpx.AsyncClient):
+    key = "k " * 127 + "k"
+    first = await DOORS[0].create(client, ALICE, {"title": "t"}, key=key)
+    again = await DOORS[0].create(client, ALICE, {"title": "t"}, key=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert await count_tasks(client, ALICE) == 1
+
+
 async def test_a_key_sent_twice_is_a_validation_error(client: httpx.AsyncClient):
     headers = [*auth(ALICE).items(), ("Idempotency-Key", "a"), ("Idempotency-Key", "b")]
     response = await client.post(tasks_url(ALICE), json={"title": "t"}, headers=headers)
