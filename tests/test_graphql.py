@@ -303,6 +303,8 @@ async def test_foreign_or_invalid_cursor_is_validation_error(client: httpx.Async
 @pytest.mark.parametrize(("order", "after"), [
     ("PRIORITY", forged_cursor("priority", "high", SOME_ID)),  # not the rank the cursor holds
     ("PRIORITY", forged_cursor("priority", True, SOME_ID)),
+    ("PRIORITY", forged_cursor("priority", 3, SOME_ID)),  # one past the last of three ranks
+    ("TITLE", forged_cursor("title", "a\x00b", SOME_ID)),
     ("STATUS", forged_cursor("status", 1.5, SOME_ID)),
     ("TITLE", forged_cursor("title", 5, SOME_ID)),
     ("TITLE", forged_cursor("title", None, SOME_ID)),
