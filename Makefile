@@ -3,6 +3,8 @@
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 PYTEST_ARGS ?=
+# Test files run in parallel, one per worker at a time (fixtures per file are built once).
+TEST_WORKERS ?= 2
 PORT ?= 8000
 
 .PHONY: run test lint assets schema mutation
@@ -10,7 +12,7 @@ run: .venv/.synced assets
 	$(UV) run todo-api serve --port $(PORT)
 
 test: .venv/.synced assets
-	$(UV) run pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(UV) run pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=term $(PYTEST_ARGS)
 	$(UV) run coverage report --include='resolvers/*,auth/*' --fail-under=95
 
 lint: .venv/.synced

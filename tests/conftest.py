@@ -52,9 +52,18 @@ PG_PORT = os.environ.get("TEST_PG_PORT", "5432")
 PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 
 
+HEAVY_MARKS = ("slow", "interop", "browser")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under mutmut, the fastest tests first: a mutant is killed by its first failing test."""
+    """Files with long-running tests first, so parallel workers do not end on one of them.
+
+    Under mutmut, the fastest tests first instead: a mutant is killed by its first failing test.
+    """
     if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
+        heavy = {item.path for item in items
+                 if any(item.get_closest_marker(mark) for mark in HEAVY_MARKS)}
+        items.sort(key=lambda item: item.path not in heavy)  # stable: each file keeps its order
         return
     stats = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, beside its stats
     durations = json.loads(stats.read_text())["duration_by_test"] if stats.exists() else {}
