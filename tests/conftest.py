@@ -52,7 +52,7 @@ PG_PORT = os.environ.get("TEST_PG_PORT", "5432")
 PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 
 
-HEAVY_MARKS = ("slow", "interop", "browser")
+HEAVY_MARKS = ("long", "slow", "interop", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -274,6 +274,7 @@ def send(app: FastAPI, anyio_backend: str) -> Iterator[Send]:
             portal.call(app.state.services.db.dispose)  # its connections belong to this loop
 
 
+@pytest.mark.long
 def test_users_only_ever_reach_their_own_tasks_through_every_door(send: Send) -> None:
     IsolationMachine.send = send
     run_state_machine_as_test(IsolationMachine, settings=hypothesis_settings(deadline=None))
