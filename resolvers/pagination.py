@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from resolvers.domain import RANKED_FIELDS, SortField, SortKey, Task, TaskOrdering, sort_value
 from resolvers.errors import ValidationFailed
+from resolvers.inputs import as_utc
 
 
 def encode_cursor(task: Task, ordering: TaskOrdering) -> str:
@@ -40,8 +41,7 @@ def _sort_value(field: SortField, value: Any) -> Any:
             return None
         if not isinstance(value, str):
             raise ValueError("not a date-time")
-        moment = datetime.fromisoformat(value)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return as_utc(datetime.fromisoformat(value))  # OverflowError at the calendar's ends
     if field is SortField.TITLE:
         if not isinstance(value, str) or "\x00" in value:
             raise ValueError("not a title")

@@ -310,6 +310,7 @@ async def test_foreign_or_invalid_cursor_is_validation_error(client: httpx.Async
     ("TITLE", forged_cursor("title", None, SOME_ID)),
     ("CREATED_AT", forged_cursor("created_at", "yesterday", SOME_ID)),
     ("CREATED_AT", forged_cursor("created_at", None, SOME_ID)),
+    ("DUE_DATE", forged_cursor("due_date", "0001-01-01T00:00:00+01:00", SOME_ID)),  # year 0 in UTC
     ("DUE_DATE", forged_cursor("due_date", None, "not-a-uuid")),
     ("TITLE", forged_cursor("title", "a")),
     ("TITLE", forged_cursor("title", "a", SOME_ID, "extra")),
@@ -318,6 +319,20 @@ async def test_forged_cursor_is_validation_error(client: httpx.AsyncClient, orde
                                                  after: str):
     err = await error(client, ALICE, PAGE, after=after, order={"field": order})
     assert err["extensions"] == INVALID_CURSOR
+
+
+@pytest.mark.parametrize("moment", [
+    "2026-03-01T10:00:00+00:00", "2026-03-01T12:30:00+02:30", "2026-03-01T10:00:00",  # naive: UTC
+])
+async def test_forged_cursor_names_its_instant_in_any_offset(client: httpx.AsyncClient,
+                                                             moment: str):
+    tasks = [await create(client, ALICE, title=f"t{hour}", dueDate=f"2026-03-01T{hour:02}:00:00Z")
+             for hour in (9, 10, 11)]
+    after = forged_cursor("due_date", moment, tasks[1]["id"])
+    for direction, expected in (("ASC", ["t11"]), ("DESC", ["t9"])):
+        page = (await data(client, ALICE, PAGE, after=after,
+                           order={"field": "DUE_DATE", "direction": direction}))["tasks"]
+        assert [edge["node"]["title"] for edge in page["edges"]] == expected
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
