@@ -119,6 +119,8 @@ class ListQuery:
 
 
 EVERYTHING = ListQuery()
+MAX_PAGES = 1000
+"""More pages than any listing here has: one that never ends is a cursor or offset stuck."""
 
 
 def canonical(task: Task) -> Task:
@@ -288,11 +290,13 @@ class Rest:
         first = await self._send(http, caller, "list", "GET", url, params={**params, "offset": 0})
         tasks = list(first.tasks or [])
         page = first
-        while page.tasks is not None and len(page.tasks) == query.page_size:
+        for _ in range(MAX_PAGES):
+            if page.tasks is None or len(page.tasks) < query.page_size:
+                return replace(first, tasks=tasks) if first.result is Result.OK else first
             page = (await self._send(http, caller, "list", "GET", url,
                                      params={**params, "offset": len(tasks)})).ok()
             tasks += page.tasks or []
-        return replace(first, tasks=tasks) if first.result is Result.OK else first
+        raise AssertionError(f"more than {MAX_PAGES} pages: the offset does not move on")
 
     async def page(self, http: httpx.AsyncClient, caller: Caller, query: str = "", *,
                    path_user: str | None = None) -> Outcome:
@@ -507,7 +511,7 @@ class GraphQL:
             "n": query.page_size, "a": None,
         }
         tasks: list[Task] = []
-        while True:
+        for _ in range(MAX_PAGES):
             answer = await self._run(http, caller, _LIST, variables)
             if answer.failure is not None:
                 return answer.failure
@@ -517,6 +521,7 @@ class GraphQL:
                 return Outcome(Result.OK, answer.response, tasks=tasks,
                                total=connection["totalCount"])
             variables["a"] = connection["pageInfo"]["endCursor"]
+        raise AssertionError(f"more than {MAX_PAGES} pages: the cursor does not move on")
 
     async def get(self, http: httpx.AsyncClient, caller: Caller, task_id: str, *,
                   path_user: str | None = None) -> Outcome:

@@ -165,7 +165,7 @@ async def test_request_bodies_are_named_component_schemas(published: Published):
     assert not bodies["completeTask"]["required"]
     assert schemas["TaskCreate"]["properties"]["status"]["anyOf"][0] == {
         "$ref": "#/components/schemas/TaskStatus"}
-    assert "x-body-schemas" not in json.dumps(published.document)
+    assert "x-schemas" not in json.dumps(published.document)
 
 
 def test_two_different_bodies_under_one_name_are_refused():
