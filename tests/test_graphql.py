@@ -234,11 +234,13 @@ async def test_cursors_never_skip_or_repeat_while_tasks_are_added(client: httpx.
     for n in range(7):
         due = f"2030-01-0{n % 3 + 1}T00:00:00Z" if n % 2 else None
         await create(client, ALICE, title=f"t{n % 3}", priority=priorities[n % 3], dueDate=due)
+    everything = (await data(client, ALICE, PAGE, first=100))["tasks"]["nodes"]
     seen: list[str] = []
     after = None
     pages = 0
-    for _ in range(20):  # 7 tasks, and one more per page: a stuck cursor never ends
-        page = (await data(client, ALICE, PAGE, first=3, after=after, order=order))["tasks"]
+    for _ in range(30):  # 7 tasks, and one more per page: a stuck cursor never ends
+        # pages of 2: up to three tasks share a title or a priority, so ties span pages
+        page = (await data(client, ALICE, PAGE, first=2, after=after, order=order))["tasks"]
         ids = [edge["node"]["id"] for edge in page["edges"]]
         assert [node["id"] for node in page["nodes"]] == ids
         for edge in page["edges"]:  # opaque, and safe in a URL as they are
@@ -256,6 +258,7 @@ async def test_cursors_never_skip_or_repeat_while_tasks_are_added(client: httpx.
     else:
         pytest.fail("the pages never end")
     assert len(seen) == len(set(seen))
+    assert {task["id"] for task in everything} <= set(seen)
     assert pages >= 3
     assert page["totalCount"] >= 7
 
@@ -456,6 +459,28 @@ async def test_update_task_with_stale_expected_version_is_conflict(client: httpx
     assert err["message"] == "The task has changed since expectedVersion"
     current = (await data(client, ALICE, TASK, id=task["id"]))["task"]
     assert (current["title"], current["version"]) == ("v2", 2)
+
+
+SET_COMPLETED_AT = f"""mutation($id: ID!, $completed: Boolean!, $v: Int) {{
+  setTaskCompleted(id: $id, completed: $completed, expectedVersion: $v) {{ {TASK_FIELDS} }} }}"""
+
+
+async def test_set_task_completed_with_stale_expected_version_is_conflict(
+        client: httpx.AsyncClient):
+    task = await create(client, ALICE)
+    err = await error(client, ALICE, SET_COMPLETED_AT, id=task["id"], completed=True, v=2)
+    assert err["extensions"] == {"code": "CONFLICT"}
+    assert (await data(client, ALICE, TASK, id=task["id"]))["task"] == task
+    done = await data(client, ALICE, SET_COMPLETED_AT, id=task["id"], completed=True, v=1)
+    assert done["setTaskCompleted"]["version"] == 2
+
+
+@pytest.mark.parametrize("mutation", [SET_COMPLETED, TOGGLE])
+async def test_completing_is_one_instant(client: httpx.AsyncClient, mutation: str):
+    task = await create(client, ALICE)
+    done = next(iter((await data(client, ALICE, mutation, id=task["id"],
+                                 completed=True)).values()))
+    assert done["completedAt"] == done["updatedAt"] != task["updatedAt"]
 
 
 async def test_set_task_completed_is_idempotent(client: httpx.AsyncClient):
