@@ -67,9 +67,9 @@ class TaskListQuery(BaseModel):
     q: str | None = Field(None, description="Case-insensitive substring of title or description",
                           json_schema_extra=SEARCH_TEXT)
     search: str | None = Field(None, description="Alias of q", json_schema_extra=SEARCH_TEXT)
-    due_after: DueDate = None
+    due_after: DueDate = Field(None, description="Tasks due at or after this instant")
     due_date_from: DueDate = Field(None, description="Alias of due_after")
-    due_before: DueDate = None
+    due_before: DueDate = Field(None, description="Tasks due at or before this instant")
     due_date_to: DueDate = Field(None, description="Alias of due_before")
     sort: Literal["created_at", "created", "updated_at", "title", "due_date", "priority",
                   "status"] = "created_at"

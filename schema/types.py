@@ -121,8 +121,12 @@ class TaskFilterInput:
     search: str | None = strawberry.field(
         default=UNSET, description="Case-insensitive substring of title or description"
     )
-    due_before: datetime | None = UNSET
-    due_after: datetime | None = UNSET
+    due_before: datetime | None = strawberry.field(
+        default=UNSET, description="Tasks due at or before this instant"
+    )
+    due_after: datetime | None = strawberry.field(
+        default=UNSET, description="Tasks due at or after this instant"
+    )
     completed: bool | None = UNSET
 
     def to_filter(self) -> domain.TaskFilter:

@@ -356,6 +356,9 @@ async def test_due_date_sorts_missing_last_and_filters_leave_them_out(client):
     assert after.titles == ["late"]
     before = await SURFACE_A.listed(client, ALICE, "?due_date_to=2030-03-01")
     assert before.titles == ["early"]
+    for bound in ("due_after", "due_before"):  # a task due at the bound is in: both include it
+        at = await SURFACE_A.listed(client, ALICE, f"?{bound}=2030-06-01T00:00:00Z")
+        assert "late" in at.titles, bound
 
 
 async def test_filters_by_status_completed_and_priority(client: httpx.AsyncClient):
@@ -388,6 +391,9 @@ async def test_search_is_case_insensitive_and_takes_wildcards_literally(client):
     assert await titles("?search=snake_case") == ["other", "snake_case"]
     assert await titles("?q=UNDER_") == ["snake_case"]
     assert await titles("?q=' OR '1'='1") == []
+    await make_task(client, ALICE, title="deal", description="50% off")
+    await make_task(client, ALICE, title="sale", description="500 off")
+    assert await titles("?q=0%25") == ["100% done", "deal"]  # in descriptions too
 
 
 @pytest.mark.parametrize("query", [
