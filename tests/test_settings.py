@@ -175,14 +175,17 @@ def test_client_certificate_and_key_are_loaded(ca: CertificateAuthority):
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ("sslmode=verify-ca", "has sslmode=verify-ca without sslrootcert: name your CA file"),
+    ("sslmode=verify-ca", "has sslmode=verify-ca without sslrootcert: name your CA file "
+     "(sslrootcert=/path/to/ca.pem), or use sslmode=verify-full with the system's CAs"),
     ("sslmode=require&sslrootcert=system",
      "has sslrootcert=system, which needs sslmode=verify-full"),
     ("sslmode=verify-ca&sslrootcert=system", "has sslrootcert=system, which needs"),
     ("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
      "has sslrootcert '/nonexistent/ca.pem', which cannot be read (No such file or directory)"),
     ("sslmode=verify-full&sslrootcert=/etc/hostname", "has sslrootcert '/etc/hostname', which is "
-     "not usable PEM"),
+     "not usable PEM (NO_CERTIFICATE_OR_CRL_FOUND)"),
+    ("sslmode=verify-full&sslcert=/nonexistent/c.crt", "has sslcert '/nonexistent/c.crt' (or its "
+     "sslkey), which cannot be read (No such file or directory)"),
     ("sslmode=verify-full&sslkey=/tmp/x.key", "has sslkey without sslcert"),
     ("sslmode=prefer&sslcert=/tmp/x.crt", "has sslcert or sslkey, which need sslmode=require"),
     ("sslmode=require&sslmode=disable", "gives sslmode more than once"),
@@ -192,6 +195,23 @@ def test_unusable_tls_parameters_are_refused_with_the_reason(query: str, message
     with pytest.raises(DatabaseUrlError) as refused:
         parse_database_url(f"postgresql://u@db.example.com/app?{query}")
     assert str(refused.value).startswith(message)
+
+
+def test_a_certificate_file_with_a_broken_pem_block_is_refused_with_the_reason(tmp_path: Path):
+    broken = tmp_path / "ca.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    for option in ("sslrootcert", "sslcert"):
+        with pytest.raises(DatabaseUrlError, match=r"which is not usable PEM \(no certificate "
+                                                     r"found\)$"):
+            parse_database_url(f"postgresql://u@db.example.com/app?sslmode=verify-full"
+                               f"&{option}={broken}")
+
+
+def test_sslmode_require_without_a_root_certificate_is_a_client_context_that_checks_nothing():
+    context = _ssl("postgresql://u@db.example.com/app?sslmode=require")
+    assert isinstance(context, ssl.SSLContext)
+    assert (context.protocol, context.verify_mode, context.check_hostname) == (
+        ssl.PROTOCOL_TLS_CLIENT, ssl.CERT_NONE, False)
 
 
 @given(st.text())
@@ -249,10 +269,8 @@ def test_plaintext_is_allowed_only_when_every_host_asyncpg_gets_is_local(
     hosts = asyncpg_dialect().create_connect_args(target.url)[1].get("host")
     given_hosts = hosts if isinstance(hosts, list) else [hosts or ""]
     allowed = not plaintext_connections(target, None)
-    if allowed:
-        assert all(_loopback(host) for host in given_hosts), (raw, given_hosts)
-    if not query_hosts:  # one host: refused exactly when it is another machine
-        assert allowed == _loopback(given_hosts[0]), (raw, given_hosts)
+    # refused exactly when one of the hosts is another machine
+    assert allowed == all(_loopback(host) for host in given_hosts), (raw, given_hosts)
 
 
 _REDIS_URLS = st.builds(
