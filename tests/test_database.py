@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
 
 from persistence.database import Database
-from persistence.errors import DatabaseUnavailable
+from persistence.errors import (
+    CERTIFICATE_HOST_MISMATCH,
+    CERTIFICATE_UNTRUSTED,
+    UNREACHABLE,
+    DatabaseUnavailable,
+    unavailable_reason,
+)
 from persistence.urls import parse_database_url
 
 pytestmark = pytest.mark.anyio
@@ -42,3 +49,40 @@ async def test_waiting_requests_get_their_turn_in_order(one_connection):
         await asyncio.sleep(0.05)
     await asyncio.gather(*waiting)
     assert order == [0, 1, 2, 3, 4]
+
+
+def _certificate_refused(verify_code: int) -> ssl.SSLCertVerificationError:
+    error = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    error.verify_code = verify_code
+    return error
+
+
+def _caused_by(cause: BaseException) -> OSError:
+    error = OSError("connection failed")
+    error.__cause__ = cause  # `raise ... from cause`, with nothing else being handled
+    return error
+
+
+def _raised_while_handling(context: BaseException) -> ConnectionError:
+    error = ConnectionError("gave up")
+    error.__context__ = context
+    return error
+
+
+# OpenSSL: 62 host name mismatch, 64 IP address mismatch, 20 unknown issuer, 10 expired
+@pytest.mark.parametrize(("verify_code", "reason"), [
+    (62, CERTIFICATE_HOST_MISMATCH), (64, CERTIFICATE_HOST_MISMATCH),
+    (20, CERTIFICATE_UNTRUSTED), (10, CERTIFICATE_UNTRUSTED),
+])
+def test_a_refused_certificate_anywhere_in_the_chain_is_named(verify_code: int, reason: str):
+    refused = _certificate_refused(verify_code)
+    for error in (refused, _caused_by(refused), _raised_while_handling(refused),
+                  _caused_by(_raised_while_handling(refused))):
+        assert unavailable_reason(error) == reason
+
+
+def test_anything_else_is_unreachable_even_when_causes_go_round_in_a_circle():
+    first, second = OSError("first"), OSError("second")
+    first.__context__, second.__cause__ = second, first
+    assert unavailable_reason(first) == UNREACHABLE
+    assert unavailable_reason(_caused_by(TimeoutError())) == UNREACHABLE

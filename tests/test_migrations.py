@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+from typing import Any
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from persistence.database import Database
-from persistence.migrate import differences
+from persistence.migrate import differences, upgrade
 from persistence.urls import parse_database_url
 
 pytestmark = pytest.mark.anyio
@@ -45,3 +49,31 @@ async def test_searches_have_trigram_indexes_keyed_by_owner_on_postgresql_only(
         await database.dispose()
     expected = _TRIGRAM_INDEXES if database_url.startswith("postgresql") else {}
     assert found == expected
+
+
+def test_a_new_sqlite_file_gets_its_directories_and_migrating_again_changes_nothing(
+        tmp_path: Path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'not' / 'yet' / 'todo.db'}"
+    for _ in range(2):
+        upgrade(url)
+    assert _differences(url) == []
+
+
+def test_a_column_whose_type_differs_from_the_models_is_a_difference(tmp_path: Path):
+    """On a database of its own: the shared test databases must keep their schema."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'todo.db'}"
+    upgrade(url)
+    with sqlite3.connect(tmp_path / "todo.db") as connection:  # same name, same NOT NULL
+        connection.executescript("ALTER TABLE tasks DROP COLUMN version;"
+                                 "ALTER TABLE tasks ADD COLUMN version TEXT NOT NULL DEFAULT '1';")
+    changes = _differences(url)
+    assert [(change[0][0], change[0][3]) for change in changes] == [("modify_type", "version")]
+
+
+def _differences(url: str) -> list[Any]:
+    engine = create_engine(url.replace("+aiosqlite", ""))
+    try:
+        with engine.connect() as connection:
+            return differences(connection)
+    finally:
+        engine.dispose()
