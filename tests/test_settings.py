@@ -197,6 +197,13 @@ def test_unusable_tls_parameters_are_refused_with_the_reason(query: str, message
     assert str(refused.value).startswith(message)
 
 
+def test_a_host_list_the_driver_cannot_use_is_refused_with_the_reason():
+    with pytest.raises(DatabaseUrlError) as refused:
+        parse_database_url("postgresql://u@h/db?host=a,b&port=1,2,3")
+    assert str(refused.value) == ("has a host list the driver cannot use (number of hosts and "
+                                  "ports don't match)")
+
+
 def test_a_certificate_file_with_a_broken_pem_block_is_refused_with_the_reason(tmp_path: Path):
     broken = tmp_path / "ca.pem"
     broken.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
