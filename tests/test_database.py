@@ -7,6 +7,7 @@ import ssl
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import exc as sa_exc
 
 from persistence.database import Database
 from persistence.errors import (
@@ -14,6 +15,7 @@ from persistence.errors import (
     CERTIFICATE_UNTRUSTED,
     UNREACHABLE,
     DatabaseUnavailable,
+    is_unavailable,
     unavailable_reason,
 )
 from persistence.urls import parse_database_url
@@ -86,3 +88,58 @@ def test_anything_else_is_unreachable_even_when_causes_go_round_in_a_circle():
     first.__context__, second.__cause__ = second, first
     assert unavailable_reason(first) == UNREACHABLE
     assert unavailable_reason(_caused_by(TimeoutError())) == UNREACHABLE
+
+
+def _named(name: str) -> Exception:
+    """An error of the driver's, known by its class name only."""
+    return type(name, (Exception,), {})("failed")
+
+
+def _with_sqlstate(sqlstate: str) -> Exception:
+    """An error known by its SQLSTATE only."""
+    error = Exception("failed")
+    error.sqlstate = sqlstate  # type: ignore[attr-defined]
+    return error
+
+
+def _adapted(cause: Exception) -> Exception:
+    """The driver's error as SQLAlchemy's adapter raises it: another error, caused by it."""
+    error = Exception("adapted")
+    error.__cause__ = cause
+    return error
+
+
+def _wrapped(kind: type[sa_exc.DBAPIError], orig: Exception | None, *,
+             invalidated: bool = False) -> sa_exc.DBAPIError:
+    return kind("SELECT 1", {}, orig, connection_invalidated=invalidated)  # type: ignore[arg-type]
+
+
+_UNAVAILABLE_NAMES = ["CannotConnectNowError", "ConnectionDoesNotExistError",
+                      "ConnectionFailureError", "TooManyConnectionsError", "AdminShutdownError",
+                      "QueryCanceledError", "InterfaceError"]
+# connection exceptions (class 08), too many connections, shutting down, crash, starting up
+_UNAVAILABLE_SQLSTATES = ["08000", "08006", "53300", "57P01", "57P02", "57P03"]
+
+
+@pytest.mark.parametrize("error", [
+    *(_named(name) for name in _UNAVAILABLE_NAMES),
+    *(_with_sqlstate(code) for code in _UNAVAILABLE_SQLSTATES),
+    *(_adapted(_named(name)) for name in _UNAVAILABLE_NAMES),
+    _wrapped(sa_exc.DBAPIError, _with_sqlstate("57P01")),
+    _wrapped(sa_exc.DBAPIError, _named("TooManyConnectionsError")),
+    _wrapped(sa_exc.IntegrityError, _with_sqlstate("23505"), invalidated=True),
+    _wrapped(sa_exc.OperationalError, None), _wrapped(sa_exc.InterfaceError, None),
+    sa_exc.TimeoutError(), TimeoutError(), ConnectionResetError(), OSError(),
+], ids=repr)
+def test_errors_that_mean_the_database_cannot_be_reached_are_unavailable(error: Exception):
+    assert is_unavailable(error)
+
+
+@pytest.mark.parametrize("error", [
+    _named("UniqueViolationError"), _with_sqlstate("23505"), _with_sqlstate("40001"),
+    _with_sqlstate("53200"), _with_sqlstate("57014"), _with_sqlstate(""), ValueError("x"),
+    _wrapped(sa_exc.IntegrityError, _with_sqlstate("23505")),
+    _wrapped(sa_exc.DBAPIError, _named("DataError")), _wrapped(sa_exc.DBAPIError, None),
+], ids=repr)
+def test_errors_of_the_statement_itself_are_not_unavailable(error: Exception):
+    assert not is_unavailable(error)
