@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from persistence.database import Database
-from persistence.migrate import differences, upgrade
+from persistence.migrate import check_schema, differences, head_revisions, upgrade
 from persistence.urls import parse_database_url
 
 pytestmark = pytest.mark.anyio
@@ -77,3 +77,18 @@ def _differences(url: str) -> list[Any]:
             return differences(connection)
     finally:
         engine.dispose()
+
+
+def test_the_schema_check_says_how_far_behind_a_database_is(tmp_path: Path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'todo.db'}"
+    target = parse_database_url(url)
+    heads = ", ".join(sorted(head_revisions()))
+    needs = f"the code needs {heads}: run `todo-api migrate`"
+    upgrade(url, "0001")
+    assert check_schema(target, connect_timeout=5) == (
+        f"the database schema is at revision 0001, {needs}")
+    upgrade(url)
+    assert check_schema(target, connect_timeout=5) is None
+    empty = parse_database_url(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    assert check_schema(empty, connect_timeout=5) == (
+        f"the database schema is at revision (none: never migrated), {needs}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from resolvers.retries import purge_expired_keys
 from tests.doors import assert_envelope_error, b_url, c_url
 from tests.graphql_support import gql
 from tests.support import ALICE, BOB, assert_error, auth, tasks_url
@@ -305,3 +307,21 @@ async def _alices_row_held(app: FastAPI, database_url: str) -> AsyncIterator[Non
             await connection.rollback()
     finally:
         await other.dispose()
+
+
+async def test_purging_deletes_every_users_expired_keys_and_keeps_the_rest(
+        client: httpx.AsyncClient, app: FastAPI):
+    door = DOORS[0]
+    for user in (ALICE, BOB):
+        for n in range(2):
+            await door.create(client, user, {"title": f"t{n}"}, key=f"key-{n}")
+    db = app.state.services.db
+    async with db.transaction() as connection:  # one key of each user expired a second ago
+        await connection.execute(
+            text("UPDATE idempotency_keys SET expires_at = :past WHERE task LIKE '%t0%'"),
+            {"past": datetime.now(UTC) - timedelta(seconds=1)})
+    assert await purge_expired_keys(db) == 2
+    assert await purge_expired_keys(db) == 0
+    async with db.read() as connection:
+        kept = (await connection.execute(text("SELECT task FROM idempotency_keys"))).scalars()
+        assert sorted(json.loads(task)["title"] for task in kept) == ["t1", "t1"]
