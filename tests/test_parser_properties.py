@@ -8,9 +8,10 @@ value), through the API on both databases.
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -133,6 +134,32 @@ async def test_a_refused_date_time_says_why_in_bodies_and_filters(
                               headers=auth(ALICE))
     assert created.json()["detail"] == f"due_date: {message}"
     assert listed.json()["detail"] == f"due_after: {message}"
+
+
+@pytest.fixture
+def server_five_hours_behind_utc() -> Iterator[None]:
+    """The process's local time zone is UTC-5 (POSIX TZ: needs no time zone database)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "EST5"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.usefixtures("server_five_hours_behind_utc")
+@pytest.mark.parametrize("due", ["2030-01-31T17:00:00", "2030-01-31T19:00:00+02:00"])
+async def test_date_times_are_utc_whatever_the_servers_own_time_zone(client: httpx.AsyncClient,
+                                                                     due: str):
+    created = await client.post(tasks_url(ALICE), json={"title": "t", "due_date": due},
+                                headers=auth(ALICE))
+    assert created.json()["due_date"] == "2030-01-31T17:00:00Z"
+    listed = await client.get(tasks_url(ALICE), params={"due_after": due, "due_before": due},
+                              headers=auth(ALICE))
+    assert [task["id"] for task in listed.json()] == [created.json()["id"]]
 
 
 @EVERY_DOOR

@@ -70,6 +70,13 @@ def test_unusable_urls_are_refused(url):
         parse_database_url(url)
 
 
+def test_without_a_database_url_the_embedded_database_is_todo_db_in_the_data_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = Settings(todo_api_data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    assert settings.configured_database_url == f"sqlite+aiosqlite:///{tmp_path}/todo.db"
+
+
 def _production(**values: object) -> Settings:
     base: dict[str, object] = {"app_env": "production",
                                "database_url": "postgresql://u@h/db?sslmode=require",

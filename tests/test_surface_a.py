@@ -101,6 +101,16 @@ async def test_update_task_null_clears_optional_fields(client: httpx.AsyncClient
     assert (response.json()["description"], response.json()["due_date"]) == (None, None)
 
 
+@pytest.mark.parametrize("field", ["title", "status", "priority", "completed"])
+async def test_update_task_null_for_a_field_that_always_has_a_value_is_400(
+        client: httpx.AsyncClient, field: str):
+    created = await make_task(client, ALICE)
+    response = await client.put(tasks_url(ALICE, created["id"]), json={field: None},
+                                headers=auth(ALICE))
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": field, "message": "must not be null"}]
+
+
 async def test_update_task_whole_object_sent_back_is_accepted(client: httpx.AsyncClient):
     created = await make_task(client, ALICE, title="Round trip")
     response = await client.put(tasks_url(ALICE, created["id"]),
