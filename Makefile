@@ -21,16 +21,18 @@ lint: .venv/.synced
 	$(UV) run lint-imports
 
 # Mutation testing of auth/, resolvers/ and persistence/ (not part of CI): kill rate per folder and
-# every surviving mutant in mutation-report.md. MUTANTS='auth.*' limits the run to those mutants,
-# MUTATION_DATABASES=sqlite,postgresql runs the tests on both databases (slower). Results are kept
-# in mutants/ (git-ignored): a second run tests only new or changed functions (name survivors in
-# MUTANTS to retry them after adding tests).
+# every surviving mutant in mutation-report.md. Survivors of code run at import are then checked
+# one by one in a fresh process (tests/mutation_fresh.py). MUTANTS='auth.*' limits the run to
+# those mutants; MUTATION_DATABASES=postgresql judges the PostgreSQL-only code (slower). Results
+# are kept in mutants/ (git-ignored): a second run tests only new or changed functions (name
+# survivors in MUTANTS to retry them after adding tests).
 MUTANTS ?=
 MUTATION_DATABASES ?= sqlite
 MUTATION_WORKERS ?= 2
 mutation: .venv/.synced
 	HYPOTHESIS_PROFILE=mutation TEST_DATABASES=$(MUTATION_DATABASES) \
 	  $(UV) run mutmut run --max-children $(MUTATION_WORKERS) $(foreach m,$(MUTANTS),'$(m)')
+	TEST_DATABASES=$(MUTATION_DATABASES) $(UV) run python -m tests.mutation_fresh
 	$(UV) run python -m tests.mutation_report > mutation-report.md
 	@head -n 20 mutation-report.md
 

@@ -2,14 +2,15 @@
 
 Reads mutmut's results in mutants/ (run from the repository root, after ``mutmut run``).
 A survivor listed in tests/mutation_equivalents.md is counted apart, with its reason, instead of
-as a gap in the tests: *equivalent* (no behaviour can tell it from the original) or *out of
-reach* (code mutmut cannot switch a mutant on for, such as declarations run at import, each
-with the test that guards it).
+as a gap in the tests: *equivalent* (no behaviour can tell it from the original) or out of this
+run's reach (PostgreSQL only). Survivors of code run at import are counted with the verdicts of
+their fresh-process runs (tests/mutation_fresh.py).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import sys
 from collections import Counter, defaultdict
@@ -21,9 +22,10 @@ from mutmut.stats import status_by_exit_code
 from mutmut.utils.file_utils import walk_mutatable_files
 
 JUSTIFIED = Path(__file__).parent / "mutation_equivalents.md"
-KILLED = ("killed", "timeout", "segfault", "caught by type check")
+VERDICTS = Path("mutants/fresh.json")
 UNKILLED = ("survived", "no tests")
-SECTIONS = {"Equivalent": "equivalent", "Out of reach": "out of reach"}
+SECTIONS = {"Equivalent": "equivalent", "PostgreSQL only": "postgresql only",
+            "Run at import": "run at import"}
 
 
 def justified() -> list[tuple[str, str, str]]:
@@ -43,40 +45,48 @@ def kind_of(name: str, rules: list[tuple[str, str, str]]) -> str | None:
 
 
 def results() -> dict[str, dict[str, str]]:
-    """Folder -> mutant name -> status."""
+    """Folder -> mutant name -> status; a survivor checked in a fresh process takes its verdict
+    there ("killed in a fresh process" or "survived")."""
+    fresh = json.loads(VERDICTS.read_text()) if VERDICTS.exists() else {}
     by_folder: dict[str, dict[str, str]] = defaultdict(dict)
     for path in walk_mutatable_files():
         data = SourceFileMutationData(path=path)
         data.load()
         for name, exit_code in data.exit_code_by_key.items():
-            by_folder[path.parts[0]][name] = status_by_exit_code[exit_code]
+            status = status_by_exit_code[exit_code]
+            if status in UNKILLED and name in fresh:
+                status = {"killed": "killed in a fresh process"}.get(fresh[name], "survived")
+            by_folder[path.parts[0]][name] = status
     return by_folder
 
 
 def report() -> str:
     rules = justified()
     lines = ["# Mutation testing", "",
-             "| folder | mutants | killed by tests | rejected by mypy | survived | no tests | "
-             "equivalent | out of reach | not run | kill rate |", "| --- " + "| ---: " * 9 + "|"]
+             "| folder | mutants | killed by tests | killed in a fresh process | rejected by mypy "
+             "| survived | no tests | equivalent | PostgreSQL only | not run | kill rate |",
+             "| --- " + "| ---: " * 10 + "|"]
     survivors: list[str] = []
     for folder, statuses in sorted(results().items()):
         counts = Counter(statuses.values())
         kinds = Counter(kind_of(name, rules) for name, status in statuses.items()
                         if status in UNKILLED)
-        gaps = sorted(name for name, status in statuses.items()
-                      if status in UNKILLED and kind_of(name, rules) is None)
+        gaps = sorted(name for name, status in statuses.items() if status in UNKILLED
+                      and kind_of(name, rules) in (None, "run at import"))
         by_tests = counts["killed"] + counts["timeout"] + counts["segfault"]
+        fresh = counts["killed in a fresh process"]
         by_mypy = counts["caught by type check"]
-        decided = by_tests + by_mypy + len(gaps)
-        rate = f"{100 * (by_tests + by_mypy) / decided:.1f} %" if decided else "-"
-        lines.append(f"| {folder}/ | {len(statuses)} | {by_tests} | {by_mypy} | "
+        decided = by_tests + fresh + by_mypy + len(gaps)
+        rate = f"{100 * (by_tests + fresh + by_mypy) / decided:.1f} %" if decided else "-"
+        lines.append(f"| {folder}/ | {len(statuses)} | {by_tests} | {fresh} | {by_mypy} | "
                      f"{sum(statuses[n] == 'survived' for n in gaps)} | "
                      f"{sum(statuses[n] == 'no tests' for n in gaps)} | {kinds['equivalent']} | "
-                     f"{kinds['out of reach']} | {counts['not checked']} | {rate} |")
+                     f"{kinds['postgresql only']} | {counts['not checked']} | {rate} |")
         survivors += gaps
-    lines += ["", "Kill rate: mutants killed by a test (a timeout counts) or rejected by mypy, "
-              "over those plus every survivor not justified in tests/mutation_equivalents.md. "
-              "No tests: no test calls the function in this run.", "",
+    lines += ["", "Kill rate: mutants killed by a test (a timeout counts; code run at import "
+              "is tested in a fresh process) or rejected by mypy, over those plus every "
+              "survivor not justified in tests/mutation_equivalents.md. No tests: no test "
+              "calls the function in this run.", "",
               f"## Surviving mutants ({len(survivors)})", ""]
     for name in survivors:
         lines += [f"### `{name}`", "", "```diff", get_diff_for_mutant(name), "```", ""]

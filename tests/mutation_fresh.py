@@ -1,0 +1,75 @@
+"""Mutants of code that runs at import, each checked in a fresh process (after ``mutmut run``).
+
+mutmut switches a mutant on in a process that has already imported the service, so code that
+runs at import (the tables, the sort expressions, the field descriptions) keeps its original
+form in its runs and every such mutant "survives". For each survivor matching a pattern of the
+"Run at import" section of tests/mutation_equivalents.md, this writes the mutant into a copy of
+the tree and runs the tests that line names in a new interpreter. Verdicts go to
+mutants/fresh.json, which tests/mutation_report.py reads. Run from the repository root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from mutmut.mutation.diff_apply import apply_mutant, find_mutant
+
+from tests.mutation_report import UNKILLED, VERDICTS, justified, results
+
+_NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".tools", "mutants", "node_modules",
+                                     "__pycache__", ".*_cache", ".hypothesis", ".data")
+
+
+def guarded_survivors() -> dict[str, list[str]]:
+    """Surviving mutant -> the tests that guard it, for code that runs at import."""
+    rules = [(pattern, re.findall(r"`(tests/[^`]+)`", reason))
+             for pattern, kind, reason in justified() if kind == "run at import"]
+    found: dict[str, list[str]] = {}
+    for statuses in results().values():
+        for name, status in statuses.items():
+            tests = next((t for pattern, t in rules if fnmatch.fnmatchcase(name, pattern)), None)
+            if status in UNKILLED and tests:
+                found[name] = tests
+    return found
+
+
+def fails(tree: Path, tests: list[str]) -> bool:
+    environment = {**os.environ, "TEST_DATABASES": os.environ.get("TEST_DATABASES", "sqlite"),
+                   "HYPOTHESIS_PROFILE": "mutation"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                          "-p", "no:randomly", *tests], cwd=tree, env=environment,
+                         capture_output=True, check=False)
+    return run.returncode != 0
+
+
+def main() -> None:
+    survivors = guarded_survivors()
+    verdicts: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch) / "tree"
+        shutil.copytree(".", tree, ignore=_NOT_COPIED)
+        (tree / "mutants").symlink_to(Path("mutants").resolve())
+        if survivors and fails(tree, sorted({t for tests in survivors.values() for t in tests})):
+            sys.exit("the tests guarding code run at import fail without any mutant")
+        for number, (name, tests) in enumerate(sorted(survivors.items()), 1):
+            source = tree / find_mutant(name).path
+            original = source.read_text()
+            with contextlib.chdir(tree):
+                apply_mutant(name)
+            verdicts[name] = "killed" if fails(tree, tests) else "survived"
+            source.write_text(original)
+            print(f"{number}/{len(survivors)} {verdicts[name]}: {name}", flush=True)
+    VERDICTS.write_text(json.dumps(verdicts, indent=1, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
