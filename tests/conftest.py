@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -81,11 +82,27 @@ def _statements_built_under_the_mutant() -> None:
     """Under mutmut, every test builds its statements again, with the mutant switched on.
 
     mutmut forks each mutant's run from a process that has already run the suite, so statements
-    cached per process (built once per filter shape) would otherwise still be the original's.
+    cached per process (built once per filter shape) would otherwise still be the original's;
+    and while it records which test calls which function, each test that builds a statement
+    must be seen building it, not only the first.
     """
-    if "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):
+    if os.environ.get("MUTANT_UNDER_TEST"):
         for cached in (tasks._search_statement, tasks._count_statement, head_revisions):
             cached.cache_clear()
+
+
+@pytest.fixture
+def server_five_hours_behind_utc() -> Iterator[None]:
+    """The process's local time zone is UTC-5 (POSIX TZ: needs no time zone database)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "EST5"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
 
 
 @pytest.fixture(scope="session")

@@ -97,7 +97,7 @@ async def test_searches_have_trigram_indexes_keyed_by_owner_on_postgresql_only(
 
 def test_a_new_sqlite_file_gets_its_directories_and_migrating_again_changes_nothing(
         tmp_path: Path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'not' / 'yet' / 'todo.db'}"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'not' / 'yet there' / 'todo.db'}"
     for _ in range(2):
         upgrade(url)
     assert _differences(url) == []

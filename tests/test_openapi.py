@@ -415,6 +415,7 @@ _FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
 @explicit_example(body={"title": "t", "status": "completed", "completed": True}).via("agree")
 @explicit_example(body={"status": "in_progress", "completed": True}).via("disagree, no title")
 @explicit_example(body={"title": "t", "description": "a\x00"}).via("NUL in the description")
+@explicit_example(body={"description": "x" * (MAX_DESCRIPTION_LENGTH + 1)}).via("too long")
 @explicit_example(body={"title": "t", "completed": None}).via("null where only a value may be sent")
 def test_each_input_models_schema_accepts_exactly_what_the_model_accepts(body: dict[str, Any]):
     """The rules published with each body schema (title pattern, never null, status and

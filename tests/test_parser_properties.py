@@ -8,10 +8,9 @@ value), through the API on both databases.
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -134,20 +133,6 @@ async def test_a_refused_date_time_says_why_in_bodies_and_filters(
                               headers=auth(ALICE))
     assert created.json()["detail"] == f"due_date: {message}"
     assert listed.json()["detail"] == f"due_after: {message}"
-
-
-@pytest.fixture
-def server_five_hours_behind_utc() -> Iterator[None]:
-    """The process's local time zone is UTC-5 (POSIX TZ: needs no time zone database)."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "EST5"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
 
 
 @pytest.mark.usefixtures("server_five_hours_behind_utc")

@@ -309,6 +309,7 @@ async def _alices_row_held(app: FastAPI, database_url: str) -> AsyncIterator[Non
         await other.dispose()
 
 
+@pytest.mark.usefixtures("server_five_hours_behind_utc")  # expiry is judged in UTC all the same
 async def test_purging_deletes_every_users_expired_keys_and_keeps_the_rest(
         client: httpx.AsyncClient, app: FastAPI):
     door = DOORS[0]
