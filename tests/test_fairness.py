@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -210,6 +211,21 @@ async def test_a_statement_past_the_timeout_is_unavailable_and_the_connection_st
     assert await _session_id(quick_timeout) == session  # the same connection, still usable
     async with quick_timeout.transaction() as connection:
         assert (await connection.execute(text("SELECT 2"))).scalar_one() == 2
+
+
+async def test_behind_pgbouncer_the_driver_still_stops_a_statement_past_the_timeout(
+        database_url: str):
+    """PgBouncer refuses the server's own statement_timeout: the driver's timeout must hold."""
+    target = parse_database_url(database_url, pooler="pgbouncer")
+    database = Database.connect(target, pool_size=1, max_overflow=0, statement_timeout=0.3)
+    try:
+        with anyio.fail_after(4):  # the slow statement runs 5 s or more
+            with pytest.raises(DatabaseUnavailable):
+                async with database.read() as connection:
+                    await connection.execute(text(_slow_statement(database)))
+        assert database.connections_in_use() == 0
+    finally:
+        await database.dispose()
 
 
 async def test_a_statement_past_the_timeout_answers_503(settings: Settings, monkeypatch):
