@@ -213,6 +213,16 @@ async def test_a_statement_past_the_timeout_is_unavailable_and_the_connection_st
         assert (await connection.execute(text("SELECT 2"))).scalar_one() == 2
 
 
+async def test_postgresql_holds_the_statement_timeout_and_plans_each_statement_for_its_values(
+        quick_timeout: Database):
+    if quick_timeout.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server: the deadline is ours (see the test above)")
+    async with quick_timeout.read() as connection:
+        shown = [(await connection.execute(text(f"SHOW {name}"))).scalar_one()
+                 for name in ("statement_timeout", "plan_cache_mode")]
+    assert shown == ["300ms", "force_custom_plan"]
+
+
 async def test_behind_pgbouncer_the_driver_still_stops_a_statement_past_the_timeout(
         database_url: str):
     """PgBouncer refuses the server's own statement_timeout: the driver's timeout must hold."""
