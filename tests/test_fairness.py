@@ -214,13 +214,17 @@ async def test_a_statement_past_the_timeout_is_unavailable_and_the_connection_st
 
 
 async def test_postgresql_holds_the_statement_timeout_and_plans_each_statement_for_its_values(
-        quick_timeout: Database):
-    if quick_timeout.engine.dialect.name != "postgresql":
+        database_url: str):
+    if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no server: the deadline is ours (see the test above)")
-    async with quick_timeout.read() as connection:
-        shown = [(await connection.execute(text(f"SHOW {name}"))).scalar_one()
-                 for name in ("statement_timeout", "plan_cache_mode")]
-    assert shown == ["300ms", "force_custom_plan"]
+    database = Database.connect(parse_database_url(database_url), statement_timeout=2.5)
+    try:
+        async with database.read() as connection:
+            shown = [(await connection.execute(text(f"SHOW {name}"))).scalar_one()
+                     for name in ("statement_timeout", "plan_cache_mode")]
+    finally:
+        await database.dispose()
+    assert shown == ["2500ms", "force_custom_plan"]
 
 
 async def test_behind_pgbouncer_the_driver_still_stops_a_statement_past_the_timeout(
