@@ -111,6 +111,16 @@ async def test_update_task_null_for_a_field_that_always_has_a_value_is_400(
     assert response.json()["errors"] == [{"field": field, "message": "must not be null"}]
 
 
+async def test_update_task_changing_nothing_says_what_may_be_sent(client: httpx.AsyncClient):
+    created = await make_task(client, ALICE)
+    response = await client.put(tasks_url(ALICE, created["id"]), json={"colour": "red"},
+                                headers=auth(ALICE))
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "body", "message": (
+        "nothing to update: send at least one of title, description, status, priority, "
+        "due_date, completed")}]
+
+
 async def test_update_task_whole_object_sent_back_is_accepted(client: httpx.AsyncClient):
     created = await make_task(client, ALICE, title="Round trip")
     response = await client.put(tasks_url(ALICE, created["id"]),
