@@ -44,10 +44,10 @@ def kind_of(name: str, rules: list[tuple[str, str, str]]) -> str | None:
     return next((kind for pattern, kind, _ in rules if fnmatch.fnmatchcase(name, pattern)), None)
 
 
-def results() -> dict[str, dict[str, str]]:
+def results(*, with_fresh: bool = True) -> dict[str, dict[str, str]]:
     """Folder -> mutant name -> status; a survivor checked in a fresh process takes its verdict
-    there ("killed in a fresh process" or "survived")."""
-    fresh = json.loads(VERDICTS.read_text()) if VERDICTS.exists() else {}
+    there ("killed in a fresh process" or "survived") unless ``with_fresh`` is false."""
+    fresh = json.loads(VERDICTS.read_text()) if with_fresh and VERDICTS.exists() else {}
     by_folder: dict[str, dict[str, str]] = defaultdict(dict)
     for path in walk_mutatable_files():
         data = SourceFileMutationData(path=path)
