@@ -25,9 +25,7 @@ class Erasure:
 
 async def erase_my_data(ctx: Context) -> Erasure:
     """Erase the caller's user row, tasks and idempotency keys (nothing to erase is fine)."""
-    erasure = await erase_user(ctx.db, ctx.owner, requested_by="user")
-    ctx.loaders.forget_everything()
-    return erasure
+    return await erase_user(ctx.db, ctx.owner, requested_by="user")
 
 
 async def erase_user(db: Database | RequestDatabase, user_id: str, *, requested_by: str

@@ -23,23 +23,6 @@ class Loaders:
         self.status_counts: DataLoader[str, StatusCounts] = DataLoader(
             partial(_status_counts, db, owner))
 
-    def remember(self, task: Task) -> None:
-        """Replace what this request knows of a task after it changed."""
-        self.task.clear(task.id).prime(task.id, task)
-        self._forget_aggregates()
-
-    def forget(self, task_id: uuid.UUID) -> None:
-        self.task.clear(task_id).prime(task_id, None)
-        self._forget_aggregates()
-
-    def forget_everything(self) -> None:
-        """Drop every task and count this request knows (after the user's data was erased)."""
-        self.task.clear_all()
-        self._forget_aggregates()
-
-    def _forget_aggregates(self) -> None:
-        self.status_counts.clear_all()
-
 
 async def _tasks_by_id(db: RequestDatabase, owner: str, ids: list[uuid.UUID]) -> list[Task | None]:
     async with db.read() as connection:

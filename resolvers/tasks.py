@@ -182,11 +182,10 @@ async def create_task(
     )
     async with ctx.db.transaction() as connection:
         if key is not None and (first := await retries.replay(connection, ctx, key, new)):
-            return first  # not primed in the loaders: it may have changed since
+            return first
         await _insert_within_limit(connection, ctx, task)
         if key is not None:
             await retries.remember(connection, ctx, key, new, task)
-    ctx.loaders.remember(task)
     return task
 
 
@@ -222,9 +221,7 @@ async def update_task(
             )
         _check_version(current, expected_versions)
         values = _changed_values(current, changes, ctx.clock())
-        task = await _save(connection, ctx, current, values)
-    ctx.loaders.remember(task)
-    return task
+        return await _save(connection, ctx, current, values)
 
 
 async def set_completed(
@@ -254,9 +251,7 @@ async def complete_task(
         completed = (not current.completed) if requested is None else requested
         now = ctx.clock()
         values = _differences(current, _completion_state(current, None, completed, now))
-        task = await _save(connection, ctx, current, values, now=now)
-    ctx.loaders.remember(task)
-    return task
+        return await _save(connection, ctx, current, values, now=now)
 
 
 async def delete_task(
@@ -268,7 +263,6 @@ async def delete_task(
         current = await _locked(connection, ctx, key)
         _check_version(current, expected_versions)
         await tasks.delete_task(connection, ctx.owner, key)
-    ctx.loaders.forget(key)
     return key
 
 
