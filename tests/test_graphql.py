@@ -276,6 +276,17 @@ async def test_page_after_the_last_task_is_empty(client: httpx.AsyncClient):
     assert rest["totalCount"] == 1
 
 
+@pytest.mark.parametrize(("search", "message"), [
+    ("a\x00b", "must not contain NUL characters"), ("x" * 256, "must be at most 255 characters"),
+])
+async def test_a_search_that_cannot_be_stored_text_is_a_validation_error(
+        client: httpx.AsyncClient, search: str, message: str):
+    err = await error(client, ALICE, PAGE, filter={"search": search})
+    assert err["extensions"] == {"code": "VALIDATION_ERROR", "errors": [
+        {"field": "search", "message": message}]}
+    assert err["message"] == f"search: {message}"
+
+
 @pytest.mark.parametrize("first", [0, -1, 101])
 async def test_first_outside_1_to_100_is_validation_error(client: httpx.AsyncClient, first: int):
     err = await error(client, ALICE, PAGE, first=first)
