@@ -283,3 +283,37 @@ COVERED = {
     "persistence.idempotency.purge_expired",
 }
 """The storage functions the tests above call with another owner's id (or beside one)."""
+
+
+async def test_the_user_record_keeps_what_a_token_leaves_out_and_notes_when_it_changed(
+        db: Database):
+    """A token without email or name keeps the stored ones; updated_at moves only on a change;
+    every write advances the revision by one."""
+
+    async def write(when: timedelta, email: str | None, name: str | None) -> tuple[Any, ...]:
+        async with db.transaction() as connection:
+            await users.record_write(connection, ALICE, email=email, name=name, now=NOW + when)
+            row = (await connection.execute(text(
+                "SELECT email, name, updated_at, tasks_revision FROM users WHERE id = :id"),
+                {"id": ALICE})).one()
+        return row.email, row.name, _instant(row.updated_at), row.tasks_revision
+
+    start = await write(timedelta(hours=1), None, None)
+    assert start[:3] == (f"{ALICE}@example.com", ALICE, NOW)  # nothing new: unchanged
+    for step, (email, name) in enumerate([("new@example.com", None), (None, "Alice A."),
+                                          ("new@example.com", "Alice A.")], start=2):
+        row = await write(timedelta(hours=step), email, name)
+        changed = step < 4
+        assert row[:2] == ("new@example.com", ALICE if step == 2 else "Alice A.")
+        assert row[2] == (NOW + timedelta(hours=step) if changed else NOW + timedelta(hours=3))
+        assert row[3] == start[3] + step - 1
+    async with db.read() as connection:  # nobody else's row moved
+        others = (await connection.execute(text(
+            "SELECT id, email, name FROM users WHERE id <> :id ORDER BY id"), {"id": ALICE})).all()
+    expected = [(user, f"{user}@example.com", user) for user in sorted((BOB, CAROL))]
+    assert [tuple(row) for row in others] == expected
+
+
+def _instant(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
