@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,12 @@ async def make_task(client: httpx.AsyncClient, owner: str, /, **fields: Any) -> 
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def stored_instant(value: Any) -> datetime:
+    """A date-time column read back raw: aware on PostgreSQL, naive UTC text or value on SQLite."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

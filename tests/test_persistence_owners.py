@@ -30,7 +30,7 @@ from resolvers.domain import (
     TaskStatus,
     sort_value,
 )
-from tests.support import ALICE, BOB, CAROL, empty_tables
+from tests.support import ALICE, BOB, CAROL, empty_tables, stored_instant
 
 pytestmark = pytest.mark.anyio
 
@@ -296,7 +296,7 @@ async def test_the_user_record_keeps_what_a_token_leaves_out_and_notes_when_it_c
             row = (await connection.execute(text(
                 "SELECT email, name, updated_at, tasks_revision FROM users WHERE id = :id"),
                 {"id": ALICE})).one()
-        return row.email, row.name, _instant(row.updated_at), row.tasks_revision
+        return row.email, row.name, stored_instant(row.updated_at), row.tasks_revision
 
     start = await write(timedelta(hours=1), None, None)
     assert start[:3] == (f"{ALICE}@example.com", ALICE, NOW)  # nothing new: unchanged
@@ -312,8 +312,3 @@ async def test_the_user_record_keeps_what_a_token_leaves_out_and_notes_when_it_c
             "SELECT id, email, name FROM users WHERE id <> :id ORDER BY id"), {"id": ALICE})).all()
     expected = [(user, f"{user}@example.com", user) for user in sorted((BOB, CAROL))]
     assert [tuple(row) for row in others] == expected
-
-
-def _instant(value: Any) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

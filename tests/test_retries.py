@@ -18,7 +18,7 @@ from sqlalchemy import text
 from resolvers.retries import purge_expired_keys
 from tests.doors import assert_envelope_error, b_url, c_url
 from tests.graphql_support import gql
-from tests.support import ALICE, BOB, assert_error, auth, tasks_url
+from tests.support import ALICE, BOB, assert_error, auth, stored_instant, tasks_url
 
 pytestmark = pytest.mark.anyio
 
@@ -199,17 +199,13 @@ async def test_a_key_expires_after_24_hours(client: httpx.AsyncClient, app: Fast
         # the clock moves on a day (keys expire; nothing else here depends on the time)
         await connection.execute(text("UPDATE idempotency_keys SET expires_at = :past"),
                                  {"past": datetime.now(UTC) - timedelta(seconds=1)})
-    assert _as_utc(stored.expires_at) - _as_utc(stored.created_at) == timedelta(hours=24)
+    lifetime = stored_instant(stored.expires_at) - stored_instant(stored.created_at)
+    assert lifetime == timedelta(hours=24)
     second = door.task(await door.create(client, ALICE, {"title": "t"}))
     assert second["id"] != first["id"]
     async with app.state.services.db.read() as connection:
         assert (await connection.execute(text(
             "SELECT count(*) FROM idempotency_keys"))).scalar_one() == 1  # the old one purged
-
-
-def _as_utc(value: Any) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 # ---------------------------------------------------------------- GraphQL
