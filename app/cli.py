@@ -173,7 +173,7 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[Resu
     configure_logging(settings.log_level)
 
     async def run() -> Result:
-        database = Database.connect(settings.database)
+        database = Database.connect(settings.database, settings.pool_limits)
         try:
             return await work(database)
         finally:

@@ -49,14 +49,7 @@ EXPOSED_HEADERS = ["ETag", "Location", "Link", "X-Total-Count", "X-Request-ID", 
 
 def build_services(settings: Settings) -> Services:
     """The process-wide database and token verifier for ``settings``."""
-    database = Database.connect(
-        settings.database,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_seconds,
-        connect_timeout=settings.db_connect_timeout_seconds,
-        statement_timeout=settings.db_statement_timeout_seconds,
-    )
+    database = Database.connect(settings.database, settings.pool_limits)
     jwks = (JwksCache(settings.better_auth_jwks_url,
                       min_refresh_seconds=settings.jwks_min_refresh_seconds)
             if settings.better_auth_jwks_url else None)

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.transport import PlaintextConnection, plaintext_connections, private_network_warning
+from persistence.database import PoolLimits
 from persistence.urls import (
     DatabaseTarget,
     DatabaseUrlError,
@@ -41,11 +42,11 @@ class Settings(BaseSettings):
     todo_api_data_dir: Path = Path(".data")  # development: the SQLite file and the secret
     database_url: str | None = None
     database_pooler: Literal["", "pgbouncer"] = ""
-    db_pool_size: int = Field(20, ge=1, le=200)
-    db_max_overflow: int = Field(0, ge=0, le=200)
-    db_pool_timeout_seconds: float = Field(5.0, gt=0)
-    db_connect_timeout_seconds: float = Field(5.0, gt=0)
-    db_statement_timeout_seconds: float = Field(10.0, gt=0)
+    db_pool_size: int = Field(PoolLimits.pool_size, ge=1, le=200)
+    db_max_overflow: int = Field(PoolLimits.max_overflow, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(PoolLimits.pool_timeout, gt=0)
+    db_connect_timeout_seconds: float = Field(PoolLimits.connect_timeout, gt=0)
+    db_statement_timeout_seconds: float = Field(PoolLimits.statement_timeout, gt=0)
     allow_unencrypted_private_network: bool = False
 
     better_auth_secret: SecretStr | None = None
@@ -134,6 +135,13 @@ class Settings(BaseSettings):
         """The parsed database target (valid: checked by ``validated``)."""
         raw = self.configured_database_url
         return parse_database_url(raw, pooler=self.database_pooler)
+
+    @property
+    def pool_limits(self) -> PoolLimits:
+        return PoolLimits(pool_size=self.db_pool_size, max_overflow=self.db_max_overflow,
+                          pool_timeout=self.db_pool_timeout_seconds,
+                          connect_timeout=self.db_connect_timeout_seconds,
+                          statement_timeout=self.db_statement_timeout_seconds)
 
     def unencrypted_connections(self) -> list[PlaintextConnection]:
         """Connections to other machines without TLS (production needs them declared private)."""

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
@@ -16,6 +17,24 @@ from sqlalchemy.util.concurrency import await_
 
 from persistence.errors import DatabaseUnavailable, is_unavailable
 from persistence.urls import DatabaseTarget
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many connections a process opens, and how long anything may wait for one (seconds)."""
+
+    pool_size: int = 20
+    max_overflow: int = 0
+    pool_timeout: float = 5.0
+    connect_timeout: float = 5.0
+    statement_timeout: float = 10.0
+
+
+DEFAULT_LIMITS = PoolLimits()
+SQLITE_MIN_WAIT_SECONDS = 30.0
+"""SQLite has one writer: a transaction waits this long at least for the one before it."""
+SQLITE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL")
+"""Each SQLite connection enforces foreign keys (erasure cascades) and writes ahead."""
 
 
 class Database:
@@ -33,35 +52,35 @@ class Database:
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @classmethod
-    def connect(
-        cls,
-        target: DatabaseTarget,
-        *,
-        pool_size: int = 10,
-        max_overflow: int = 10,
-        pool_timeout: float = 5.0,
-        connect_timeout: float = 5.0,
-        statement_timeout: float = 10.0,
-    ) -> Database:
+    def connect(cls, target: DatabaseTarget, limits: PoolLimits = DEFAULT_LIMITS) -> Database:
         """Build the engine for ``target`` (no connection is opened yet)."""
         if target.is_sqlite:
-            timeout = max(pool_timeout, 30.0)
-            engine = _sqlite_engine(target, timeout=timeout, statement_timeout=statement_timeout)
-            return cls(engine, connections=1, wait_seconds=timeout)
+            return cls._sqlite(target, limits)
+        return cls._postgres(target, limits)
+
+    @classmethod
+    def _sqlite(cls, target: DatabaseTarget, limits: PoolLimits) -> Database:
+        timeout = max(limits.pool_timeout, SQLITE_MIN_WAIT_SECONDS)
+        engine = _sqlite_engine(target, timeout=timeout, statement_timeout=limits.statement_timeout)
+        return cls(engine, connections=1, wait_seconds=timeout)
+
+    @classmethod
+    def _postgres(cls, target: DatabaseTarget, limits: PoolLimits) -> Database:
         connect_args: dict[str, Any] = {
-            "timeout": connect_timeout, **target.connect_args,
-            **_session_settings(statement_timeout, server_side=not target.behind_pgbouncer),
+            "timeout": limits.connect_timeout, **target.connect_args,
+            **_session_settings(limits.statement_timeout, server_side=not target.behind_pgbouncer),
         }
         engine = create_async_engine(
             target.url,
             hide_parameters=True,  # statement errors would quote user data in their message
             connect_args=connect_args,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
+            pool_size=limits.pool_size,
+            max_overflow=limits.max_overflow,
+            pool_timeout=limits.pool_timeout,
             pool_recycle=1800,
         )
-        return cls(engine, connections=pool_size + max_overflow, wait_seconds=pool_timeout)
+        return cls(engine, connections=limits.pool_size + limits.max_overflow,
+                   wait_seconds=limits.pool_timeout)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -147,7 +166,7 @@ class RequestDatabase:
     def ensure_not_held(self) -> None:
         """ConnectionAlreadyHeld when the running code holds this request's connection."""
         if self._holder is not None and _held_turn.get() is self._holder:
-            raise ConnectionAlreadyHeld("this request already holds its database connection")
+            raise ConnectionAlreadyHeld  # a bug in our code: answered 500, its type logged
 
     @asynccontextmanager
     async def _my_turn(self) -> AsyncIterator[None]:
@@ -229,10 +248,8 @@ def _sqlite_engine(target: DatabaseTarget, *, timeout: float,
     @event.listens_for(sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        for pragma in (*SQLITE_PRAGMAS, f"busy_timeout={int(timeout * 1000)}"):
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
         # SQLite has no statement timeout: a progress handler interrupts a statement past it.
         deadline = record.info["deadline"] = _Deadline(statement_timeout)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 import persistence.models  # noqa: F401  (registers the tables)
-from persistence.database import Database
+from persistence.database import Database, PoolLimits
 from persistence.urls import DatabaseTarget
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -94,8 +94,8 @@ def check_schema(target: DatabaseTarget, *, connect_timeout: float) -> str | Non
 
 
 async def _check_schema(target: DatabaseTarget, connect_timeout: float) -> str | None:
-    database = Database.connect(target, pool_size=1, connect_timeout=connect_timeout,
-                                pool_timeout=connect_timeout)
+    limits = PoolLimits(pool_size=1, connect_timeout=connect_timeout, pool_timeout=connect_timeout)
+    database = Database.connect(target, limits)
     try:
         async with database.read() as connection:
             return await schema_lag(connection)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from persistence.database import Database
+from persistence.database import Database, PoolLimits
 from persistence.errors import (
     CERTIFICATE_HOST_MISMATCH,
     CERTIFICATE_UNTRUSTED,
@@ -51,6 +51,42 @@ async def test_waiting_requests_get_their_turn_in_order(one_connection):
         await asyncio.sleep(0.05)
     await asyncio.gather(*waiting)
     assert order == [0, 1, 2, 3, 4]
+
+
+async def test_sqlite_connections_enforce_foreign_keys_write_ahead_and_wait_for_the_writer(
+        tmp_path):
+    """Erasure cascades; readers never block the writer; a writer waits its turn 30 s at least."""
+    url = f"sqlite:///{tmp_path / 'todo.db'}"
+    for pool_timeout, busy_timeout in ((5.0, 30_000), (45.0, 45_000)):
+        database = Database.connect(parse_database_url(url), PoolLimits(pool_timeout=pool_timeout))
+        try:
+            async with database.read() as connection:
+                settings = [(await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                            for name in ("foreign_keys", "journal_mode", "synchronous",
+                                         "busy_timeout")]
+        finally:
+            await database.dispose()
+        assert settings == [1, "wal", 1, busy_timeout]  # synchronous: 1 is NORMAL
+
+
+async def test_a_pool_has_the_size_and_timeout_it_is_given_but_sqlite_has_one_writer(
+        database_url):
+    limits = PoolLimits(pool_size=3, max_overflow=2, pool_timeout=0.2)
+    database = Database.connect(parse_database_url(database_url), limits)
+    pool = database.engine.pool
+    try:
+        if database_url.startswith("sqlite"):
+            assert (pool.size(), pool.timeout()) == (1, 30.0)
+            return
+        assert (pool.size(), pool.timeout()) == (3, 0.2)
+        async with database.transaction(), database.transaction(), database.transaction(), \
+                database.transaction(), database.transaction():
+            assert database.connections_in_use() == 5
+            with pytest.raises(DatabaseUnavailable):  # the sixth waits past the timeout
+                async with database.read():
+                    pass
+    finally:
+        await database.dispose()
 
 
 def _certificate_refused(verify_code: int) -> ssl.SSLCertVerificationError:
@@ -98,7 +134,7 @@ def _named(name: str) -> Exception:
 def _with_sqlstate(sqlstate: str) -> Exception:
     """An error known by its SQLSTATE only."""
     error = Exception("failed")
-    error.sqlstate = sqlstate  # type: ignore[attr-defined]
+    error.sqlstate = sqlstate
     return error
 
 

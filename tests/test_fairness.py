@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.factory import create_app
 from app.settings import Settings
 from persistence import tasks as task_statements
-from persistence.database import ConnectionAlreadyHeld, Database
+from persistence.database import ConnectionAlreadyHeld, Database, PoolLimits
 from persistence.errors import DatabaseUnavailable
 from persistence.urls import parse_database_url
 from tests.graphql_support import data
@@ -179,8 +179,8 @@ async def _read_once(request: Any) -> None:
 @pytest.fixture
 async def quick_timeout(database_url: str) -> AsyncIterator[Database]:
     """A database whose statements may run 0.3 s, with one connection (so it is reused)."""
-    database = Database.connect(parse_database_url(database_url), pool_size=1, max_overflow=0,
-                                statement_timeout=0.3)
+    database = Database.connect(parse_database_url(database_url),
+                                PoolLimits(pool_size=1, max_overflow=0, statement_timeout=0.3))
     yield database
     await database.dispose()
 
@@ -217,7 +217,7 @@ async def test_postgresql_holds_the_statement_timeout_and_plans_each_statement_f
         database_url: str):
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no server: the deadline is ours (see the test above)")
-    database = Database.connect(parse_database_url(database_url), statement_timeout=2.5)
+    database = Database.connect(parse_database_url(database_url), PoolLimits(statement_timeout=2.5))
     try:
         async with database.read() as connection:
             shown = [(await connection.execute(text(f"SHOW {name}"))).scalar_one()
@@ -231,7 +231,8 @@ async def test_behind_pgbouncer_the_driver_still_stops_a_statement_past_the_time
         database_url: str):
     """PgBouncer refuses the server's own statement_timeout: the driver's timeout must hold."""
     target = parse_database_url(database_url, pooler="pgbouncer")
-    database = Database.connect(target, pool_size=1, max_overflow=0, statement_timeout=0.3)
+    limits = PoolLimits(pool_size=1, max_overflow=0, statement_timeout=0.3)
+    database = Database.connect(target, limits)
     try:
         with anyio.fail_after(4):  # the slow statement runs 5 s or more
             with pytest.raises(DatabaseUnavailable):
