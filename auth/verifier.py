@@ -167,9 +167,7 @@ def _text(value: Any) -> str | None:
     return value
 
 
-def mint_token(
-    secret: str, user_id: str, *, ttl_seconds: int = 3600, **claims: Any
-) -> str:
+def mint_token(secret: str, user_id: str, *, ttl_seconds: int, **claims: Any) -> str:
     """An HS256 token for ``user_id``, as a frontend signing with the shared secret would make."""
     now = int(time.time())
     payload = {"sub": user_id, "iat": now, "exp": now + ttl_seconds, **claims}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from auth.verifier import mint_token
 from persistence.database import Database
 from persistence.migrate import upgrade
 from persistence.urls import parse_database_url
@@ -23,7 +24,10 @@ ALICE, BOB, CAROL = "alice-0001", "bob-0002", "carol-0003"
 
 
 def token(user_id: str, *, secret: str = TEST_SECRET, ttl: int = 3600, **claims: Any) -> str:
-    return mint_token(secret, user_id, ttl_seconds=ttl, **claims)
+    """An HS256 token as a frontend signing with the shared secret makes one (PyJWT, not ours)."""
+    now = int(time.time())
+    payload = {"sub": user_id, "iat": now, "exp": now + ttl, **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 def auth(user_id: str, **claims: Any) -> dict[str, str]:
