@@ -41,18 +41,15 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        """In UTC (every value is aware): SQLite then keeps its wall clock, without offset."""
+        return None if value is None else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """SQLite's values, which come back naive (asyncpg's skip this: see result_processor)."""
         if value is None:
             return None
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=UTC)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """None on asyncpg: it already returns timestamptz as UTC datetimes (a call per value

@@ -25,9 +25,14 @@ statement and dialect (statements are built once and live as long as the process
 async def fetch_all(connection: AsyncConnection, statement: Select[Any],
                     params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
     """Every row ``statement`` returns for ``params``, as tuples of the driver's own values."""
-    if connection.dialect.driver != "asyncpg":
-        found: Sequence[Sequence[Any]] = (await connection.execute(statement, params)).all()
-        return found
+    if connection.dialect.driver == "asyncpg":
+        return await _fetch_from_asyncpg(connection, statement, params)
+    found: Sequence[Sequence[Any]] = (await connection.execute(statement, params)).all()
+    return found
+
+
+async def _fetch_from_asyncpg(connection: AsyncConnection, statement: Select[Any],
+                              params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
     sql, names, own = _compiled(statement, connection.dialect)
     values = {**own, **params}
     arguments = tuple(values[n] for n in names)
