@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     def database(self) -> DatabaseTarget:
         """The parsed database target (valid: checked by ``validated``)."""
         raw = self.configured_database_url
-        return parse_database_url(raw, pooler=self.database_pooler)
+        return parse_database_url(raw, pgbouncer=self.database_pooler == "pgbouncer")
 
     @property
     def pool_limits(self) -> PoolLimits:

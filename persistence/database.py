@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.util.concurrency import await_
 
 from persistence.errors import DatabaseUnavailable, is_unavailable
@@ -121,8 +122,9 @@ class Database:
 
     def connections_in_use(self) -> int:
         """Connections currently checked out of the pool."""
-        checkedout = getattr(self.engine.pool, "checkedout", None)
-        return int(checkedout()) if checkedout else 0
+        pool = self.engine.pool
+        assert isinstance(pool, QueuePool)  # both databases' engines pool their connections
+        return pool.checkedout()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -50,8 +50,11 @@ def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
-def parse_database_url(raw: str, *, pooler: str = "") -> DatabaseTarget:
-    """Return the engine target for ``raw``; raise DatabaseUrlError when it is unusable."""
+def parse_database_url(raw: str, *, pgbouncer: bool = False) -> DatabaseTarget:
+    """Return the engine target for ``raw``; raise DatabaseUrlError when it is unusable.
+
+    ``pgbouncer``: the database is reached through PgBouncer (a Neon "-pooler" host says so itself).
+    """
     try:
         url = make_url(raw.strip())
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
@@ -67,10 +70,10 @@ def parse_database_url(raw: str, *, pooler: str = "") -> DatabaseTarget:
         raise DatabaseUrlError("names no host")
     if not url.database:
         raise DatabaseUrlError("names no database")
-    return _postgres_target(url, pooler=pooler)
+    return _postgres_target(url, pgbouncer=pgbouncer)
 
 
-def _postgres_target(url: URL, *, pooler: str) -> DatabaseTarget:
+def _postgres_target(url: URL, *, pgbouncer: bool) -> DatabaseTarget:
     connect_args: dict[str, Any] = {}
     tls = _tls_parameters(url)
     try:
@@ -80,7 +83,7 @@ def _postgres_target(url: URL, *, pooler: str) -> DatabaseTarget:
     if ssl is not None:
         connect_args["ssl"] = ssl
     query = {k: v for k, v in url.query.items() if k not in _LIBPQ_ONLY}
-    behind_pgbouncer = pooler == "pgbouncer" or "-pooler" in (url.host or "")
+    behind_pgbouncer = pgbouncer or "-pooler" in (url.host or "")
     if behind_pgbouncer:
         # PgBouncer in transaction mode cannot keep prepared statements across transactions.
         query["prepared_statement_cache_size"] = "0"

@@ -77,6 +77,8 @@ async def test_a_pool_has_the_size_and_timeout_it_is_given_but_sqlite_has_one_wr
     try:
         if database_url.startswith("sqlite"):
             assert (pool.size(), pool.timeout()) == (1, 30.0)
+            async with database.read():
+                assert database.connections_in_use() == 1
             return
         assert (pool.size(), pool.timeout()) == (3, 0.2)
         async with database.transaction(), database.transaction(), database.transaction(), \

@@ -230,7 +230,7 @@ async def test_postgresql_holds_the_statement_timeout_and_plans_each_statement_f
 async def test_behind_pgbouncer_the_driver_still_stops_a_statement_past_the_timeout(
         database_url: str):
     """PgBouncer refuses the server's own statement_timeout: the driver's timeout must hold."""
-    target = parse_database_url(database_url, pooler="pgbouncer")
+    target = parse_database_url(database_url, pgbouncer=True)
     limits = PoolLimits(pool_size=1, max_overflow=0, statement_timeout=0.3)
     database = Database.connect(target, limits)
     try:

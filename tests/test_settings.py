@@ -43,7 +43,7 @@ def test_neon_url_is_translated_for_asyncpg():
 
 @pytest.mark.parametrize("url", [NEON_POOLED, NEON])
 def test_pooler_host_or_setting_turns_off_prepared_statement_caches(url):
-    target = parse_database_url(url, pooler="pgbouncer" if url == NEON else "")
+    target = parse_database_url(url, pgbouncer=url == NEON)
     assert target.behind_pgbouncer
     assert target.url.query["prepared_statement_cache_size"] == "0"
     assert target.connect_args["statement_cache_size"] == 0
