@@ -193,12 +193,17 @@ _FETCH_ANY = select(*_COLUMNS).where(c.user_id == bindparam("owner"),
                                      c.id == any_(bindparam("ids", type_=ARRAY(Uuid))))
 
 
-async def fetch(
-    connection: AsyncConnection, owner: str, task_id: uuid.UUID, *, lock: bool = False
-) -> Task | None:
-    """The owner's task ``task_id``; ``lock`` holds it until the transaction ends."""
-    query = _FETCH_LOCKED if lock else _FETCH
-    rows = await fetch_all(connection, query, {"owner": owner, "id": task_id})
+async def fetch(connection: AsyncConnection, owner: str, task_id: uuid.UUID) -> Task | None:
+    """The owner's task ``task_id``."""
+    rows = await fetch_all(connection, _FETCH, {"owner": owner, "id": task_id})
+    return _task(rows[0]) if rows else None
+
+
+async def fetch_for_update(connection: AsyncConnection, owner: str, task_id: uuid.UUID
+                           ) -> Task | None:
+    """The owner's task ``task_id``, locked until the transaction ends (PostgreSQL; SQLite has
+    one writer at a time)."""
+    rows = await fetch_all(connection, _FETCH_LOCKED, {"owner": owner, "id": task_id})
     return _task(rows[0]) if rows else None
 
 

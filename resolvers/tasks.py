@@ -324,7 +324,7 @@ async def _locked(connection: AsyncConnection, ctx: Context, key: uuid.UUID) -> 
     write fails, the transaction rolls the revision back with it.
     """
     await users.advance_revision(connection, ctx.owner)
-    task = await tasks.fetch(connection, ctx.owner, key, lock=True)
+    task = await tasks.fetch_for_update(connection, ctx.owner, key)
     if task is None:
         raise TaskNotFound(str(key))
     return task

@@ -104,8 +104,9 @@ async def test_fetch_finds_no_task_of_another_owner(db: Database):
         for intruder in (ALICE, CAROL):
             for task in BOBS:
                 assert await tasks.fetch(connection, intruder, task.id) is None
-                assert await tasks.fetch(connection, intruder, task.id, lock=True) is None
+                assert await tasks.fetch_for_update(connection, intruder, task.id) is None
         assert await tasks.fetch(connection, ALICE, ALICES.id) == ALICES
+        assert await tasks.fetch_for_update(connection, ALICE, ALICES.id) == ALICES
     assert await _rows(db) == before
 
 
@@ -272,7 +273,8 @@ async def test_purging_removes_expired_keys_only(db: Database):
 
 
 COVERED = {
-    "persistence.tasks.fetch", "persistence.tasks.fetch_many", "persistence.tasks.search",
+    "persistence.tasks.fetch", "persistence.tasks.fetch_for_update",
+    "persistence.tasks.fetch_many", "persistence.tasks.search",
     "persistence.tasks.count", "persistence.tasks.count_by_status",
     "persistence.tasks.update_task", "persistence.tasks.delete_task",
     "persistence.tasks.insert_task", "persistence.users.record_write",
