@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from sqlalchemy import CheckConstraint, Connection, String, create_engine, inspect, text
 
 from persistence.database import Database
+from persistence.errors import DatabaseUnavailable
 from persistence.migrate import (
     METADATA,
     check_schema,
@@ -136,3 +139,13 @@ def test_the_schema_check_says_how_far_behind_a_database_is(tmp_path: Path):
     empty = parse_database_url(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     assert check_schema(empty, connect_timeout=5) == (
         f"the database schema is at revision (none: never migrated), {needs}")
+
+
+def test_the_schema_check_gives_up_on_a_silent_database_after_its_connect_timeout():
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        target = parse_database_url(f"postgresql://postgres@127.0.0.1:{port}/todo")
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable):
+            check_schema(target, connect_timeout=0.5)
+        assert time.monotonic() - started < 4  # not the pool's default of 5 s
