@@ -27,7 +27,7 @@ class TaskLimitReached(DomainError):
     """The user already holds as many tasks as one user may."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"at most {limit} tasks")
+        super().__init__()
         self.limit = limit
 
 
@@ -49,7 +49,7 @@ class ValidationFailed(DomainError):
     """The input breaks a rule; ``errors`` says which field and why."""
 
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        super().__init__()
         self.errors = errors
 
     @classmethod
@@ -72,8 +72,8 @@ _WHERE = ("body", "query", "path", "header")  # FastAPI's prefix saying where a 
 
 
 def _field_error(error: Mapping[str, Any]) -> FieldError:
-    location = [str(part) for part in error.get("loc", ())]
+    location = [str(part) for part in error["loc"]]
     if location and location[0] in _WHERE:
         location = location[1:]
-    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    message = str(error["msg"]).removeprefix("Value error, ")
     return FieldError(field=".".join(location) or "body", message=message)

@@ -46,12 +46,12 @@ async def replay(connection: AsyncConnection, ctx: Context, key: str, new: NewTa
                  ) -> Task | None:
     """The task the key already created (None: the key is new); holds the key meanwhile."""
     if not await idempotency.claim(connection, ctx.owner, key):
-        raise IdempotencyKeyInUse(key)
+        raise IdempotencyKeyInUse
     stored = await idempotency.find(connection, ctx.owner, key, ctx.clock())
     if stored is None:
         return None
     if stored.fingerprint != fingerprint(new):
-        raise IdempotencyKeyReused(key)
+        raise IdempotencyKeyReused
     return stored.task
 
 

@@ -75,7 +75,7 @@ class TaskPage:
 def ensure_own_path(ctx: Context, path_user_id: str) -> None:
     """A path that names a user must name the caller."""
     if path_user_id != ctx.owner:
-        raise Forbidden(path_user_id)
+        raise Forbidden
 
 
 async def list_tasks(
@@ -158,7 +158,7 @@ async def get_task(ctx: Context, task_id: str | uuid.UUID) -> Task:
     """The caller's task; TaskNotFound when it is missing or someone else's."""
     task = await find_task(ctx, task_id)
     if task is None:
-        raise TaskNotFound(str(task_id))
+        raise TaskNotFound
     return task
 
 
@@ -326,13 +326,13 @@ async def _locked(connection: AsyncConnection, ctx: Context, key: uuid.UUID) -> 
     await users.advance_revision(connection, ctx.owner)
     task = await tasks.fetch_for_update(connection, ctx.owner, key)
     if task is None:
-        raise TaskNotFound(str(key))
+        raise TaskNotFound
     return task
 
 
 def _check_version(current: Task, expected_versions: Versions) -> None:
     if expected_versions is not None and current.version not in expected_versions:
-        raise StaleVersion(current.version)
+        raise StaleVersion
 
 
 def _check_query(query: TaskQuery, max_limit: int) -> None:
@@ -359,5 +359,5 @@ def _as_uuid(task_id: str | uuid.UUID) -> uuid.UUID | None:
 def _require_uuid(task_id: str | uuid.UUID) -> uuid.UUID:
     key = _as_uuid(task_id)
     if key is None:
-        raise TaskNotFound(str(task_id))
+        raise TaskNotFound
     return key

@@ -86,17 +86,17 @@ _DESCRIPTIONS = {
 }
 _EXAMPLE_ERRORS: dict[int, Exception | Problem] = {
     401: AuthenticationError(AuthFailure.BAD_SIGNATURE),
-    403: Forbidden("bob-0002"),
-    404: TaskNotFound("3f2b8c1e-9a4d-4e5f-8b6a-0c1d2e3f4a5b"),
+    403: Forbidden(),
+    404: TaskNotFound(),
     409: TaskLimitReached(10_000),
-    412: StaleVersion(2),
+    412: StaleVersion(),
     413: PayloadTooLarge(),
     429: RateLimited({"Retry-After": "30"}),
     500: INTERNAL_ERROR,
     503: SERVICE_UNAVAILABLE,
 }
 _EXAMPLE_INVALID = ValidationFailed.single("title", "must not be empty")
-_KEY_REUSED = IdempotencyKeyReused("8e03978e-40d5-43e8-bc93-6894a57f9324")
+_KEY_REUSED = IdempotencyKeyReused()
 _KEY_REUSED_ONLY = "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was first sent with another body"
 
 COMPONENT_REF = "#/components/schemas/{model}"
