@@ -94,8 +94,7 @@ def check_schema(target: DatabaseTarget, *, connect_timeout: float) -> str | Non
 
 
 async def _check_schema(target: DatabaseTarget, connect_timeout: float) -> str | None:
-    limits = PoolLimits(pool_size=1, connect_timeout=connect_timeout, pool_timeout=connect_timeout)
-    database = Database.connect(target, limits)
+    database = Database.connect(target, PoolLimits(connect_timeout=connect_timeout))
     try:
         async with database.read() as connection:
             return await schema_lag(connection)
