@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -139,6 +140,8 @@ async def test_a_tag_validates_only_its_own_url(client: httpx.AsyncClient):
             c_url(), c_url() + "?status=pending", b_url(ALICE)]
     tags = {url: (await poll(client, url)).headers["etag"] for url in urls}
     assert len(set(tags.values())) == len(urls)
+    for tag in tags.values():  # 128 bits of digest: no two listings share a tag by chance
+        assert re.fullmatch(r'"[0-9a-f]{32}"', tag), tag
     for url in urls:
         for other, tag in tags.items():
             expected = 304 if other == url else 200
