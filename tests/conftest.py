@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import subprocess
@@ -77,6 +78,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                       for test in tests)
     items.sort(key=lambda item: (_database_of(item), breadth[item.nodeid].bit_length(),
                                  durations.get(item.nodeid, 0.0)))
+    # A mutant can deadlock a request: nothing then burns the CPU mutmut's own limit counts,
+    # and the run would wait forever. Ten times the tests' usual time fails it instead.
+    usual = sum(durations.get(item.nodeid, 1.0) for item in items)
+    faulthandler.dump_traceback_later(60 + 10 * usual, exit=True)
 
 
 def _database_of(item: pytest.Item) -> str:
