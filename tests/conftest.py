@@ -79,9 +79,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: (_database_of(item), breadth[item.nodeid].bit_length(),
                                  durations.get(item.nodeid, 0.0)))
     # A mutant can deadlock a request: nothing then burns the CPU mutmut's own limit counts,
-    # and the run would wait forever. Ten times the tests' usual time fails it instead.
+    # and the run would wait forever. Three times the tests' usual time fails it instead.
     usual = sum(durations.get(item.nodeid, 1.0) for item in items)
-    faulthandler.dump_traceback_later(60 + 10 * usual, exit=True)
+    faulthandler.dump_traceback_later(60 + 3 * usual, exit=True)
 
 
 def _database_of(item: pytest.Item) -> str:
