@@ -77,6 +77,10 @@ async def test_a_pool_has_the_size_and_timeout_it_is_given_but_sqlite_has_one_wr
     try:
         if database_url.startswith("sqlite"):
             assert (pool.size(), pool.timeout()) == (1, 30.0)
+            target = parse_database_url(database_url)
+            patient = Database.connect(target, PoolLimits(pool_timeout=45))
+            assert patient.engine.pool.timeout() == 45.0
+            await patient.dispose()
             async with database.read():
                 assert database.connections_in_use() == 1
             return
