@@ -70,6 +70,24 @@ def test_unusable_urls_are_refused(url):
         parse_database_url(url)
 
 
+@pytest.mark.parametrize(("url", "reason"), [
+    ("postgresql://u@h:port/db", "is not a valid database URL"),
+    ("sqlite://", "names no SQLite file"),
+    ("mysql://u@h/db", "uses the unsupported scheme 'mysql'"),
+    ("postgresql:///db-without-host", "names no host"),
+    ("postgresql://host-only.example.com", "names no database"),
+])
+def test_an_unusable_url_is_refused_with_its_reason(url, reason):
+    with pytest.raises(DatabaseUrlError) as refused:
+        parse_database_url(url)
+    assert str(refused.value) == reason
+
+
+def test_a_socket_directory_in_the_query_is_a_host():
+    target = parse_database_url("postgresql://u@/todo?host=/var/run/postgresql")
+    assert target.hosts == ("/var/run/postgresql",)
+
+
 def test_without_a_database_url_the_embedded_database_is_todo_db_in_the_data_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
