@@ -315,7 +315,7 @@ async def test_purging_deletes_every_users_expired_keys_and_keeps_the_rest(
     db = app.state.services.db
     async with db.transaction() as connection:  # one key of each user expired a second ago
         await connection.execute(
-            text("UPDATE idempotency_keys SET expires_at = :past WHERE task LIKE '%t0%'"),
+            text("UPDATE idempotency_keys SET expires_at = :past WHERE key = 'key-0'"),
             {"past": datetime.now(UTC) - timedelta(seconds=1)})
     assert await purge_expired_keys(db) == 2
     assert await purge_expired_keys(db) == 0
