@@ -51,7 +51,8 @@ def build_services(settings: Settings) -> Services:
     """The process-wide database and token verifier for ``settings``."""
     database = Database.connect(settings.database, settings.pool_limits)
     jwks = (JwksCache(settings.better_auth_jwks_url,
-                      min_refresh_seconds=settings.jwks_min_refresh_seconds)
+                      min_refresh_seconds=settings.jwks_min_refresh_seconds,
+                      timeout_seconds=settings.jwks_timeout_seconds)
             if settings.better_auth_jwks_url else None)
     secret = settings.better_auth_secret.get_secret_value() if settings.better_auth_secret else None
     policy = TokenPolicy(issuer=settings.issuer, audience=settings.audience,

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_leeway_seconds: int = Field(30, ge=0, le=600)
     jwks_min_refresh_seconds: float = Field(30.0, ge=0)
+    jwks_timeout_seconds: float = Field(5.0, gt=0, le=60)
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_tasks_per_user: int = Field(MAX_TASKS_PER_USER, ge=1)

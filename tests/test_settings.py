@@ -333,3 +333,14 @@ def test_redis_url_is_plaintext_to_another_machine_exactly_when_its_client_think
         assert not plaintext
     else:
         assert bool(plaintext) == (not _loopback(str(kwargs.get("host") or ""))), (url, kwargs)
+
+
+def test_the_jwks_timeout_is_read_from_the_environment_within_its_bounds(
+        monkeypatch: pytest.MonkeyPatch):
+    assert Settings(_env_file=None).jwks_timeout_seconds == 5.0  # type: ignore[call-arg]
+    monkeypatch.setenv("JWKS_TIMEOUT_SECONDS", "1.5")
+    assert Settings(_env_file=None).jwks_timeout_seconds == 1.5  # type: ignore[call-arg]
+    for refused in ("0", "61"):
+        monkeypatch.setenv("JWKS_TIMEOUT_SECONDS", refused)
+        with pytest.raises(ConfigError, match="JWKS_TIMEOUT_SECONDS"):
+            load_settings(_env_file=None)
