@@ -14,17 +14,21 @@ import contextlib
 import fnmatch
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mutmut.mutation.diff_apply import apply_mutant, find_mutant
 
 from tests.mutation_report import UNKILLED, VERDICTS, justified, results
 
+WORKERS = 2  # the machine's cores: each test run is a process of its own, in a tree of its own
 _NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".tools", "mutants", "node_modules",
                                      "__pycache__", ".*_cache", ".hypothesis", ".data")
 
@@ -52,22 +56,36 @@ def fails(tree: Path, tests: list[str]) -> bool:
 
 
 def main() -> None:
-    survivors = guarded_survivors()
+    survivors = sorted(guarded_survivors().items())
     verdicts: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        tree = Path(scratch) / "tree"
-        shutil.copytree(".", tree, ignore=_NOT_COPIED)
-        (tree / "mutants").symlink_to(Path("mutants").resolve())
-        if survivors and fails(tree, sorted({t for tests in survivors.values() for t in tests})):
+        trees: queue.Queue[Path] = queue.Queue()
+        for number in range(WORKERS):
+            tree = Path(scratch) / f"tree{number}"
+            shutil.copytree(".", tree, ignore=_NOT_COPIED)
+            (tree / "mutants").symlink_to(Path("mutants").resolve())
+            trees.put(tree)
+        if survivors and fails(tree, sorted({t for _, tests in survivors for t in tests})):
             sys.exit("the tests guarding code run at import fail without any mutant")
-        for number, (name, tests) in enumerate(sorted(survivors.items()), 1):
-            source = tree / find_mutant(name).path
-            original = source.read_text()
-            with contextlib.chdir(tree):
+        editing = threading.Lock()  # mutmut's lookups read the working directory
+
+        def judge(name: str, tests: list[str]) -> str:
+            tree = trees.get()
+            with editing, contextlib.chdir(tree):
+                source = tree / find_mutant(name).path
+                original = source.read_text()
                 apply_mutant(name)
-            verdicts[name] = "killed" if fails(tree, tests) else "survived"
-            source.write_text(original)
-            print(f"{number}/{len(survivors)} {verdicts[name]}: {name}", flush=True)
+            try:
+                return "killed" if fails(tree, tests) else "survived"
+            finally:
+                source.write_text(original)
+                trees.put(tree)
+
+        with ThreadPoolExecutor(WORKERS) as pool:
+            judged = pool.map(lambda survivor: judge(*survivor), survivors)
+            for number, ((name, _), verdict) in enumerate(zip(survivors, judged, strict=True), 1):
+                verdicts[name] = verdict
+                print(f"{number}/{len(survivors)} {verdict}: {name}", flush=True)
     VERDICTS.write_text(json.dumps(verdicts, indent=1, sort_keys=True))
 
 
