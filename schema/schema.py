@@ -46,11 +46,13 @@ def build_schema(extensions: list[Callable[[], SchemaExtension]] | None = None) 
                       config=StrawberryConfig(scalar_map=SCALARS, name_converter=CachedNames()))
 
 
+@functools.lru_cache(maxsize=4)
 def schema_for(limits: Limits, *, max_tokens: int, introspection: bool) -> TodoSchema:
     """The schema refusing documents past ``limits`` or ``max_tokens`` lexical tokens.
 
     The checks are built once, not per request, so that a query seen before skips parsing,
-    and validation too.
+    and validation too; and the schema once per process and configuration (building it takes
+    longer than the rest of an app).
     """
     rules: tuple[type[ASTValidationRule], ...] = ()
     if not introspection:
