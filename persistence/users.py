@@ -25,6 +25,7 @@ _ADVANCE = (update(users).where(c.id == bindparam("owner"))
             .values(tasks_revision=c.tasks_revision + 1).returning(c.id))
 _LOCK = select(c.id).where(c.id == bindparam("owner")).with_for_update()
 _DELETE = delete(users).where(c.id == bindparam("owner")).returning(c.id)
+_UPSERT_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}  # whose INSERT … ON CONFLICT
 _FIRST_REVISION_BITS = 62  # far from the end of a BIGINT, however many writes follow
 
 
@@ -36,8 +37,7 @@ async def record_write(
 
     One statement, safe under races; the row stays locked until the transaction ends.
     """
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(users).values(
+    statement = _UPSERT_DIALECTS[connection.dialect.name].insert(users).values(
         id=user_id, email=email, name=name, created_at=now, updated_at=now,
         tasks_revision=secrets.randbits(_FIRST_REVISION_BITS),
     )
@@ -48,10 +48,10 @@ async def record_write(
     statement = statement.on_conflict_do_update(
         index_elements=[c.id],
         set_={
-            "email": email_now,
-            "name": name_now,
-            "updated_at": case((changed, excluded.updated_at), else_=c.updated_at),
-            "tasks_revision": c.tasks_revision + 1,
+            c.email: email_now,
+            c.name: name_now,
+            c.updated_at: case((changed, excluded.updated_at), else_=c.updated_at),
+            c.tasks_revision: c.tasks_revision + 1,
         },
     )
     await connection.execute(statement)
