@@ -250,7 +250,7 @@ def _sqlite_engine(target: DatabaseTarget, *, timeout: float,
     @event.listens_for(sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        for pragma in (*SQLITE_PRAGMAS, f"busy_timeout={int(timeout * 1000)}"):
+        for pragma in SQLITE_PRAGMAS:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
         # SQLite has no statement timeout: a progress handler interrupts a statement past it.

@@ -83,6 +83,8 @@ async def test_a_pool_has_the_size_and_timeout_it_is_given_but_sqlite_has_one_wr
             await patient.dispose()
             async with database.read():
                 assert database.connections_in_use() == 1
+                with pytest.raises(TimeoutError):  # no second connection, not even briefly
+                    await asyncio.wait_for(database.engine.connect().start(), 0.2)
             return
         assert (pool.size(), pool.timeout()) == (3, 0.2)
         async with database.transaction(), database.transaction(), database.transaction(), \
