@@ -7,10 +7,12 @@ transaction ends, so a user's writes, task-limit counts and erasure queue up in 
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,7 +27,9 @@ _ADVANCE = (update(users).where(c.id == bindparam("owner"))
             .values(tasks_revision=c.tasks_revision + 1).returning(c.id))
 _LOCK = select(c.id).where(c.id == bindparam("owner")).with_for_update()
 _DELETE = delete(users).where(c.id == bindparam("owner")).returning(c.id)
-_UPSERT_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}  # whose INSERT … ON CONFLICT
+_Upsert = postgresql.Insert | sqlite.Insert  # INSERT … ON CONFLICT is each dialect's own
+_UPSERTS: dict[str, Callable[[Table], _Upsert]] = {
+    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _FIRST_REVISION_BITS = 62  # far from the end of a BIGINT, however many writes follow
 
 
@@ -37,15 +41,24 @@ async def record_write(
 
     One statement, safe under races; the row stays locked until the transaction ends.
     """
-    statement = _UPSERT_DIALECTS[connection.dialect.name].insert(users).values(
-        id=user_id, email=email, name=name, created_at=now, updated_at=now,
-        tasks_revision=secrets.randbits(_FIRST_REVISION_BITS),
+    await connection.execute(_upsert(connection.dialect.name), {
+        "id": user_id, "email": email, "name": name, "now": now,
+        "first_revision": secrets.randbits(_FIRST_REVISION_BITS),
+    })
+
+
+def _build_upsert(dialect_name: str) -> _Upsert:
+    """record_write's statement for one kind of database."""
+    statement = _UPSERTS[dialect_name](users).values(
+        id=bindparam("id"), email=bindparam("email"), name=bindparam("name"),
+        created_at=bindparam("now"), updated_at=bindparam("now"),
+        tasks_revision=bindparam("first_revision"),
     )
     excluded = statement.excluded
     email_now = func.coalesce(excluded.email, c.email)
     name_now = func.coalesce(excluded.name, c.name)
     changed = email_now.is_distinct_from(c.email) | name_now.is_distinct_from(c.name)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[c.id],
         set_={
             c.email: email_now,
@@ -54,7 +67,11 @@ async def record_write(
             c.tasks_revision: c.tasks_revision + 1,
         },
     )
-    await connection.execute(statement)
+
+
+# Built once per kind of database, not for every write (it took a millisecond). Not decorated:
+# mutmut leaves decorated functions alone.
+_upsert = functools.cache(_build_upsert)
 
 
 async def advance_revision(connection: AsyncConnection, user_id: str) -> bool:

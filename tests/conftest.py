@@ -23,7 +23,7 @@ from schemathesis.python import asgi
 
 from app.factory import create_app
 from app.settings import Settings
-from persistence import tasks
+from persistence import tasks, users
 from persistence.migrate import head_revisions, upgrade
 from tests.fuzzing import APP
 from tests.support import (
@@ -115,7 +115,8 @@ def _statements_built_under_the_mutant() -> None:
     must be seen building it, not only the first.
     """
     if os.environ.get("MUTANT_UNDER_TEST"):
-        for cached in (tasks._search_statement, tasks._count_statement, head_revisions):
+        for cached in (tasks._search_statement, tasks._count_statement, users._upsert,
+                       head_revisions):
             cached.cache_clear()
 
 
