@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from persistence.rows import reads_from_asyncpg
 from resolvers.domain import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_TITLE_LENGTH,
@@ -56,7 +57,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         saved: four per task read), but for the calendar's first and last instant, which it
         returns naive (its -infinity and infinity): persistence.tasks mends the one column a
         client sets, due_date; the others are set by the server to the present."""
-        if dialect.driver == "asyncpg":
+        if reads_from_asyncpg(dialect):
             return None
         return super().result_processor(dialect, coltype)
 

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from persistence.models import TaskTable, UserTable
-from persistence.rows import fetch_all
+from persistence.rows import fetch_all, reads_from_asyncpg
 from resolvers.domain import (
     RANKED_FIELDS,
     TASK_FIELDS,
@@ -211,7 +211,7 @@ async def fetch_many(
     connection: AsyncConnection, owner: str, task_ids: Iterable[uuid.UUID]
 ) -> list[Task]:
     """The owner's tasks among ``task_ids``, in one statement, in no particular order."""
-    query = _FETCH_ANY if connection.dialect.driver == "asyncpg" else _FETCH_MANY
+    query = _FETCH_ANY if reads_from_asyncpg(connection.dialect) else _FETCH_MANY
     rows = await fetch_all(connection, query, {"owner": owner, "ids": list(task_ids)})
     return [_task(row) for row in rows]
 
