@@ -28,7 +28,8 @@ lint: .venv/.synced
 # survivors in MUTANTS to retry them after adding tests).
 MUTANTS ?=
 MUTATION_DATABASES ?= sqlite
-MUTATION_WORKERS ?= 2
+# One more worker than cores: some tests wait (a subprocess, a clock, a timeout) while others run.
+MUTATION_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 mutation: .venv/.synced
 	HYPOTHESIS_PROFILE=mutation TEST_DATABASES=$(MUTATION_DATABASES) \
 	  $(UV) run mutmut run --max-children $(MUTATION_WORKERS) $(foreach m,$(MUTANTS),'$(m)')
