@@ -243,7 +243,7 @@ def _sqlite_engine(target: DatabaseTarget, *, timeout: float,
     # pool's queue instead of failing them with "database is locked".
     engine = create_async_engine(
         target.url, pool_size=1, max_overflow=0, pool_timeout=timeout, hide_parameters=True,
-        connect_args={"timeout": timeout},
+        connect_args={"timeout": timeout},  # sqlite3's busy timeout: how long a writer waits
     )
     sync_engine = engine.sync_engine
 
