@@ -4,15 +4,18 @@ Reads mutmut's results in mutants/ (run from the repository root, after ``mutmut
 A survivor listed in tests/mutation_equivalents.md is counted apart, with its reason, instead of
 as a gap in the tests: *equivalent* (no behaviour can tell it from the original) or out of this
 run's reach (PostgreSQL only). Survivors of code run at import are counted with the verdicts of
-their fresh-process runs (tests/mutation_fresh.py).
+their fresh-process runs (tests/mutation_fresh.py). The functions mutmut does not mutate at all
+are listed last.
 """
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import re
 import sys
+import tomllib
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -60,6 +63,25 @@ def results(*, with_fresh: bool = True) -> dict[str, dict[str, str]]:
     return by_folder
 
 
+def unmutated() -> list[str]:
+    """The functions of the mutated folders that mutmut leaves alone: decorated ones (but for
+    @staticmethod and @classmethod), with whatever is nested in them."""
+    config = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]
+    found: list[str] = []
+    for folder in config["source_paths"]:
+        for path in sorted(Path(folder).glob("*.py")):  # not persistence/migrations/
+            functions = [node for node in ast.walk(ast.parse(path.read_text()))
+                         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                         and any(_mutmut_skips(decorator) for decorator in node.decorator_list)]
+            found += [f"`{path}:{node.lineno}` `{node.name}`"
+                      for node in sorted(functions, key=lambda node: node.lineno)]
+    return found
+
+
+def _mutmut_skips(decorator: ast.expr) -> bool:
+    return not (isinstance(decorator, ast.Name) and decorator.id in ("staticmethod", "classmethod"))
+
+
 def report() -> str:
     rules = justified()
     lines = ["# Mutation testing", "",
@@ -90,6 +112,11 @@ def report() -> str:
               f"## Surviving mutants ({len(survivors)})", ""]
     for name in survivors:
         lines += [f"### `{name}`", "", "```diff", get_diff_for_mutant(name), "```", ""]
+    skipped = unmutated()
+    lines += [f"## Not mutated ({len(skipped)})", "",
+              "mutmut does not mutate decorated functions (it would have to copy them, and "
+              "decorators run at import), so no mutant tests these:", ""]
+    lines += [f"- {function}" for function in skipped]
     return "\n".join(lines)
 
 
