@@ -59,6 +59,7 @@ HEAVY_MARKS = ("long", "slow", "interop", "browser")
 PASSED_WHILE_RECORDING = Path("mutmut-stats-passed.txt")  # in mutants/, beside mutmut's stats
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected theirs
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files with long-running tests first, so parallel workers do not end on one of them.
 
