@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import faulthandler
 import json
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections import Counter
@@ -89,9 +89,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: (_database_of(item), breadth[item.nodeid].bit_length(),
                                  durations.get(item.nodeid, 0.0)))
     # A mutant can deadlock a request: nothing then burns the CPU mutmut's own limit counts,
-    # and the run would wait forever. Three times the tests' usual time fails it instead.
+    # and the run would wait for its wall limit (15 times the usual time). Three times the
+    # tests' usual time fails it instead. (Not faulthandler's deadline: pytest cancels it as
+    # soon as a test fails.)
     usual = sum(durations.get(item.nodeid, 1.0) for item in items)
-    faulthandler.dump_traceback_later(60 + 3 * usual, exit=True)
+    watchdog = threading.Timer(60 + 3 * usual, os._exit, args=(1,))
+    watchdog.daemon = True
+    watchdog.start()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Under mutmut, a mutant is killed by its first failing test: the run ends there, before
+    that test's teardown, which the mutant may hang (a connection it never gives back)."""
+    if report.failed and "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):
+        os._exit(1)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
