@@ -42,7 +42,7 @@ async def record_write(
     One statement, safe under races; the row stays locked until the transaction ends.
     """
     await connection.execute(_upsert(connection.dialect.name), {
-        "id": user_id, "email": email, "name": name, "now": now,
+        "user_id": user_id, "new_email": email, "new_name": name, "now": now,
         "first_revision": secrets.randbits(_FIRST_REVISION_BITS),
     })
 
@@ -50,7 +50,8 @@ async def record_write(
 def _build_upsert(dialect_name: str) -> _Upsert:
     """record_write's statement for one kind of database."""
     statement = _UPSERTS[dialect_name](users).values(
-        id=bindparam("id"), email=bindparam("email"), name=bindparam("name"),
+        # Not named after columns: SQLAlchemy would also insert a value of that name itself.
+        id=bindparam("user_id"), email=bindparam("new_email"), name=bindparam("new_name"),
         created_at=bindparam("now"), updated_at=bindparam("now"),
         tasks_revision=bindparam("first_revision"),
     )
