@@ -32,7 +32,7 @@ MUTATION_DATABASES ?= sqlite
 MUTATION_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 mutation: .venv/.synced
 	HYPOTHESIS_PROFILE=mutation TEST_DATABASES=$(MUTATION_DATABASES) \
-	  $(UV) run mutmut run --max-children $(MUTATION_WORKERS) $(foreach m,$(MUTANTS),'$(m)')
+	  $(UV) run python -P tests/mutation_run.py run --max-children $(MUTATION_WORKERS) $(foreach m,$(MUTANTS),'$(m)')
 	TEST_DATABASES=$(MUTATION_DATABASES) $(UV) run python -m tests.mutation_fresh
 	$(UV) run python -m tests.mutation_report > mutation-report.md
 	@head -n 20 mutation-report.md

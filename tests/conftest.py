@@ -57,6 +57,7 @@ PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 
 HEAVY_MARKS = ("long", "slow", "interop", "browser")
 PASSED_WHILE_RECORDING = Path("mutmut-stats-passed.txt")  # in mutants/, beside mutmut's stats
+_WATCHDOGS: list[threading.Timer] = []
 
 
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected theirs
@@ -96,6 +97,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     watchdog = threading.Timer(60 + 3 * usual, os._exit, args=(1,))
     watchdog.daemon = True
     watchdog.start()
+    _WATCHDOGS.append(watchdog)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -106,7 +108,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Under mutmut, the tests its recording run passed, for the clean run that follows it."""
+    """Under mutmut, the tests its recording run passed, for the clean run that follows it; and
+    the end of a mutant's first session's watchdog (tests/mutation_run.py runs two)."""
+    for watchdog in _WATCHDOGS:
+        watchdog.cancel()
     if os.environ.get("MUTANT_UNDER_TEST") == "stats" and exitstatus == 0:
         PASSED_WHILE_RECORDING.write_text("\n".join(item.nodeid for item in session.items))
 

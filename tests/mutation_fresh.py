@@ -26,7 +26,8 @@ from pathlib import Path
 
 from mutmut.mutation.diff_apply import apply_mutant, find_mutant
 
-from tests.mutation_report import UNKILLED, VERDICTS, justified, results
+from tests.mutation_report import UNKILLED, VERDICTS, results
+from tests.mutation_run import justified
 
 WORKERS = 2  # the machine's cores: each test run is a process of its own, in a tree of its own
 _NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".tools", "mutants", "node_modules",

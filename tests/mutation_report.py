@@ -5,15 +5,13 @@ A survivor listed in tests/mutation_equivalents.md is counted apart, with its re
 as a gap in the tests: *equivalent* (no behaviour can tell it from the original) or out of this
 run's reach (PostgreSQL only). Survivors of code run at import are counted with the verdicts of
 their fresh-process runs (tests/mutation_fresh.py). The functions mutmut does not mutate at all
-are listed last.
+are listed last. ``--lock`` records the justified survivors instead (tests/mutation_run.py).
 """
 
 from __future__ import annotations
 
 import ast
-import fnmatch
 import json
-import re
 import sys
 import tomllib
 from collections import Counter, defaultdict
@@ -24,27 +22,10 @@ from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.stats import status_by_exit_code
 from mutmut.utils.file_utils import walk_mutatable_files
 
-JUSTIFIED = Path(__file__).parent / "mutation_equivalents.md"
+from tests.mutation_run import LOCK, fingerprint, justified, kind_of, paths_of_mutants
+
 VERDICTS = Path("mutants/fresh.json")
-UNKILLED = ("survived", "no tests")
-SECTIONS = {"Equivalent": "equivalent", "PostgreSQL only": "postgresql only",
-            "Run at import": "run at import"}
-
-
-def justified() -> list[tuple[str, str, str]]:
-    """(name or glob pattern, kind, reason) from the ``- `name`: reason`` lines of each section."""
-    found: list[tuple[str, str, str]] = []
-    kind = ""
-    for line in JUSTIFIED.read_text().splitlines():
-        if line.startswith("## "):
-            kind = next((k for title, k in SECTIONS.items() if line[3:].startswith(title)), "")
-        elif match := re.match(r"^- `([^`]+)`: (.+)$", line):
-            found.append((match[1], kind, match[2]))
-    return found
-
-
-def kind_of(name: str, rules: list[tuple[str, str, str]]) -> str | None:
-    return next((kind for pattern, kind, _ in rules if fnmatch.fnmatchcase(name, pattern)), None)
+UNKILLED = ("survived", "no tests", "skipped")
 
 
 def results(*, with_fresh: bool = True) -> dict[str, dict[str, str]]:
@@ -108,7 +89,9 @@ def report() -> str:
     lines += ["", "Kill rate: mutants killed by a test (a timeout counts; code run at import "
               "is tested in a fresh process) or rejected by mypy, over those plus every "
               "survivor not justified in tests/mutation_equivalents.md. No tests: no test "
-              "calls the function in this run.", "",
+              "calls the function in this run. A justified mutant that survived an earlier run "
+              "with the same diff (tests/mutation_equivalents.lock) is not run again; it "
+              "counts in its column.", "",
               f"## Surviving mutants ({len(survivors)})", ""]
     for name in survivors:
         lines += [f"### `{name}`", "", "```diff", get_diff_for_mutant(name), "```", ""]
@@ -120,5 +103,20 @@ def report() -> str:
     return "\n".join(lines)
 
 
+def lock() -> None:
+    """Records this run's justified survivors with their diffs' fingerprints: later runs leave
+    them out for as long as their diffs stay the same (tests/mutation_run.py)."""
+    rules = justified()
+    paths = paths_of_mutants()
+    survivors = sorted(name for statuses in results(with_fresh=False).values()
+                       for name, status in statuses.items() if status in UNKILLED
+                       and kind_of(name, rules) in ("equivalent", "postgresql only"))
+    prints = {name: fingerprint(name, paths[name]) for name in survivors}
+    LOCK.write_text(json.dumps(prints, indent=1, ensure_ascii=False) + "\n")
+
+
 if __name__ == "__main__":
-    sys.stdout.write(report() + "\n")
+    if sys.argv[1:] == ["--lock"]:
+        lock()
+    else:
+        sys.stdout.write(report() + "\n")
