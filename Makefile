@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test lint assets schema mutation
+.PHONY: run test lint assets schema mutation mutation-lock
 run: .venv/.synced assets
 	$(UV) run todo-api serve --port $(PORT)
 
@@ -36,6 +36,11 @@ mutation: .venv/.synced
 	TEST_DATABASES=$(MUTATION_DATABASES) $(UV) run python -m tests.mutation_fresh
 	$(UV) run python -m tests.mutation_report > mutation-report.md
 	@head -n 20 mutation-report.md
+
+# After reading mutation-report.md against tests/mutation_equivalents.md: the justified survivors,
+# with their diffs' fingerprints, so later runs leave them out while their diffs stay the same.
+mutation-lock: .venv/.synced
+	$(UV) run python -m tests.mutation_report --lock
 
 schema: .venv/.synced
 	$(UV) run todo-api export-schema
