@@ -64,10 +64,8 @@ _WATCHDOGS: list[threading.Timer] = []
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files with long-running tests first, so parallel workers do not end on one of them.
 
-    Under mutmut, the likeliest killers first instead: a mutant is killed by its first failing
-    test, and a test that calls few of the mutated functions is aimed at them (a unit test of
-    the token verifier kills its mutants long before the hundreds of HTTP tests that also call
-    it would); the fastest first among tests as focused.
+    Under mutmut, the likeliest killers first instead (tests/mutation_run.py's order): a mutant
+    is killed by its first failing test.
     """
     if os.environ.get("MUTANT_UNDER_TEST") == "" and PASSED_WHILE_RECORDING.exists():
         # mutmut's clean run, right after the run that recorded which test calls what: the
@@ -87,8 +85,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     durations = recorded.get("duration_by_test", {})
     breadth = Counter(test for tests in recorded.get("tests_by_mangled_function_name", {}).values()
                       for test in tests)
-    items.sort(key=lambda item: (_database_of(item), breadth[item.nodeid].bit_length(),
-                                 durations.get(item.nodeid, 0.0)))
+    from tests.mutation_run import focus  # only here: it imports mutmut
+
+    likeliest_killers_first = focus(breadth, durations)
+    items.sort(key=lambda item: (_database_of(item), *likeliest_killers_first(item.nodeid)))
     # A mutant can deadlock a request: nothing then burns the CPU mutmut's own limit counts,
     # and the run would wait for its wall limit (15 times the usual time). Three times the
     # tests' usual time fails it instead. (Not faulthandler's deadline: pytest cancels it as
